@@ -1,0 +1,11 @@
+# The two commands of the README. Both set up .venv on a fresh machine first.
+.PHONY: setup test run lint bench
+
+setup:
+	@bash scripts/bootstrap.sh
+
+test: setup
+	@bash scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check .

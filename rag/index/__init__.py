@@ -1,0 +1,1 @@
+"""Storage: vector store, keyword index and document registry, kept in agreement."""

@@ -1,0 +1,1 @@
+"""Ingestion: one loader per format, then chunking."""

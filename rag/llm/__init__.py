@@ -1,0 +1,1 @@
+"""Optional generative backends through LangChain, with citation checking."""

@@ -1,0 +1,1 @@
+"""Retrieval: dense and keyword search, rank fusion, second-stage scoring, diversity."""

@@ -1,0 +1,180 @@
+"""The small, frozen data types that flow through the pipeline.
+
+SourceDocument -> Chunk -> ScoredChunk -> Citation -> Answer.
+Ids are content hashes, so re-ingesting the same text is a no-op.
+Change values with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Format = Literal["pdf", "docx", "html", "markdown", "text"]
+
+
+def content_hash(*parts: str, length: int = 16) -> str:
+    """Hex sha256 of the parts (joined with NUL), shortened to `length` characters."""
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+@dataclass(frozen=True)
+class PageSpan:
+    """A physical page (1-based) and its [start, end) character span in the document text."""
+
+    page: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SectionSpan:
+    """A heading path (e.g. "Methods > Sampling") and its [start, end) span in the document text."""
+
+    path: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One extracted document: its full text plus where pages and sections lie in that text.
+
+    `doc_id` is a hash of the extracted text, so the same content always gets the same id.
+    `meta` holds optional bibliographic fields: authors, year, url, licence, topics.
+    """
+
+    doc_id: str
+    title: str
+    source: str
+    format: Format
+    text: str
+    pages: tuple[PageSpan, ...] = ()
+    sections: tuple[SectionSpan, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    page_count: int | None = None
+    size_bytes: int = 0
+    ingested_at: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A verbatim slice `document.text[start:end]` with its place in the document.
+
+    `id` is a hash of the document id, the span and the text.
+    `meta` carries document-level fields copied for filtering and display
+    (title, source, format, topics, year).
+    """
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+    page_end: int | None = None
+    section: str | None = None
+    ordinal: int = 0
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk with the score that ranked it and, for diagnostics, each stage's score."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    keyword_score: float | None = None
+    rerank_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Citation `[n]`: a verbatim excerpt of a document and where it lies.
+
+    `excerpt == document.text[start:end]` always holds; `sentence_start`/`sentence_end`
+    locate the cited sentence inside the excerpt's document span (for highlighting).
+    """
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    excerpt: str
+    start: int
+    end: int
+    score: float
+    page: int | None = None
+    page_end: int | None = None
+    section: str | None = None
+    sentence_start: int | None = None
+    sentence_end: int | None = None
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer, the citation numbers it carries and whether they support it."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """A pointer to a document, used to list the nearest documents when the answerer abstains."""
+
+    doc_id: str
+    title: str
+    source: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Document-level restrictions on a search; empty means no restriction."""
+
+    doc_ids: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
+    formats: frozenset[str] = frozenset()
+    year_min: int | None = None
+    year_max: int | None = None
+
+    def is_empty(self) -> bool:
+        return (
+            not (self.doc_ids or self.topics or self.formats)
+            and self.year_min is None
+            and self.year_max is None
+        )
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns: the answer text with `[n]` markers and everything needed to trust it."""
+
+    question: str
+    standalone_question: str
+    text: str
+    abstained: bool
+    backend: str
+    citations: tuple[Citation, ...] = ()
+    sentences: tuple[AnswerSentence, ...] = ()
+    retrieved: tuple[ScoredChunk, ...] = ()
+    nearest_documents: tuple[DocumentRef, ...] = ()
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    index_fingerprint: str = ""
+    notice: str | None = None

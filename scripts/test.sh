@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run the whole test suite (after scripts/bootstrap.sh). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
