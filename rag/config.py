@@ -61,12 +61,17 @@ class IngestSettings(_Section):
 
 
 class RetrievalSettings(_Section):
+    # k, candidates and per_doc_cap were tuned on evals/questions/dev.jsonl with
+    # `benchmarks/tune_retrieval.py --sweep` (figures in benchmarks/README.md).
     k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     candidates: int = Field(40, ge=1, le=500, description="Candidates each retriever returns before fusion.")
     per_doc_cap: int = Field(
-        2, ge=1, le=50, description="At most this many of the k passages from one document."
+        3, ge=1, le=50, description="At most this many of the k passages from one document."
     )
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
+    rerank: bool = Field(
+        True, description="Rescore the fused candidates with the second-stage feature model (else keep RRF order)."
+    )
 
 
 class AnswerSettings(_Section):
@@ -74,7 +79,11 @@ class AnswerSettings(_Section):
     min_words: int = Field(60, ge=1, description="The extractive answer aims for at least this many words.")
     max_words: int = Field(200, ge=10, description="The extractive answer stops before this many words.")
     abstain_threshold: float = Field(
-        0.35, description="Below this evidence score the answerer abstains (calibrated on dev questions)."
+        0.5,
+        ge=0,
+        le=1,
+        description="Below this evidence score (0.7 x best sentence cosine + 0.3 x question-term coverage) "
+        "the answerer abstains; calibrated on evals/questions/dev.jsonl by benchmarks/calibrate_abstention.py.",
     )
 
 
@@ -82,19 +91,47 @@ class LLMSettings(_Section):
     backend: Literal["extractive", "openai", "ollama"] = Field(
         "extractive", description="Answer backend; the generative ones are optional extras."
     )
-    model: str = Field("gpt-4o-mini", description="Model name for the generative backend.")
-    base_url: str | None = Field(None, description="Server URL (OpenAI-compatible or Ollama).")
+    model: str | None = Field(
+        None, description="Model name; default gpt-4o-mini for openai, llama3.2 for ollama."
+    )
+    base_url: str | None = Field(
+        None,
+        description="Server URL: an OpenAI-compatible /v1 endpoint (default api.openai.com) or "
+        "Ollama (default http://localhost:11434).",
+    )
     api_key: SecretStr | None = Field(
-        None, description="API key for OpenAI-compatible servers (environment only)."
+        None,
+        description="API key for OpenAI-compatible servers (environment only; OPENAI_API_KEY also works).",
     )
     timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for the server before falling back.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int | None = Field(
+        None, ge=16, description="Cap on generated tokens (unset: the server's default)."
+    )
+    condense: bool = Field(
+        True, description="Rewrite follow-ups with the model (else the deterministic rewrite)."
+    )
 
 
 class AppSettings(_Section):
     read_only: bool = Field(False, description="Hide uploads and removals (for shared deployments).")
     password: SecretStr | None = Field(None, description="If set, the app asks for it before anything else.")
     data_dir: Path = Field(Path("data"), description="Folder for feedback, uploads and evaluation runs.")
+    address: str = Field(
+        "127.0.0.1", description="Address `make run` serves on; 0.0.0.0 shares the app on the network."
+    )
+    port: int = Field(8501, ge=1, le=65535, description="Port `make run` serves on.")
+    starter_questions: tuple[str, ...] = Field(
+        (
+            "How do I get staff on board with a change they are wary of?",
+            "How should we run PDSA cycles?",
+            "How can we tell whether a change in our data is real improvement or just noise?",
+            "Why do improvements fail to spread beyond the pilot ward?",
+            "What is psychological safety and why does it matter for teams?",
+            "What should a board do to lead on quality?",
+        ),
+        description="Questions offered as buttons on an empty chat (a JSON list in the environment).",
+    )
 
 
 class Settings(BaseSettings):

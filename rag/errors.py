@@ -37,12 +37,28 @@ class IndexCorruptError(IndexError_):
     """The index on disk cannot be opened or is inconsistent beyond automatic repair."""
 
 
+class IndexNotFoundError(IndexError_):
+    """There is no index in the folder, and the command does not create one."""
+
+
+class DocumentNotFoundError(ChangeGuideError):
+    """No document in the index has the given id or source path."""
+
+
 class EmptyLibraryError(ChangeGuideError):
     """A question was asked of an index that holds no documents."""
 
 
 class InvalidQuestionError(ChangeGuideError):
     """The question is empty or too long."""
+
+
+class EvaluationError(ChangeGuideError):
+    """An evaluation run cannot be read or compared."""
+
+
+class QuestionSetError(EvaluationError):
+    """An evaluation question set cannot be read; the message lists each bad line and field."""
 
 
 class BackendUnavailableError(ChangeGuideError):

@@ -38,3 +38,28 @@ def settings(tmp_path):
     from rag.config import Settings
 
     return Settings().with_index_dir(tmp_path / "index")
+
+
+# Briefs (plus one hand-made note with a table, fragments, references and a repeated
+# paragraph) behind the answer and `ask` tests; a handful keeps the index quick to build.
+ANSWER_BRIEFS = ("run-charts.md", "funnel-plots.md", "psychological-safety.md", "kotter-eight-steps.md")
+ANSWER_NOTE = REPO / "tests" / "answer" / "data" / "safety-huddles.md"
+
+
+@pytest.fixture(scope="session")
+def answer_engine(tmp_path_factory, embedder):
+    """A `ChangeGuide` over a real index of `ANSWER_BRIEFS` and `ANSWER_NOTE`, shared by the session."""
+    import shutil
+
+    from rag.config import Settings
+    from rag.engine import ChangeGuide
+
+    folder = tmp_path_factory.mktemp("answer-docs")
+    for path in [*(CORPUS / name for name in ANSWER_BRIEFS), ANSWER_NOTE]:
+        shutil.copy(path, folder / path.name)
+    index_dir = tmp_path_factory.mktemp("answer-index") / "index"
+    engine = ChangeGuide(Settings().with_index_dir(index_dir), embedder=embedder)
+    report = engine.ingest([folder])
+    assert report.ok and len(report.added) == len(ANSWER_BRIEFS) + 1, f"answer test index failed: {report}"
+    yield engine
+    engine.close()

@@ -1,0 +1,196 @@
+"""`changeguide ingest`, `changeguide docs list|remove` and `changeguide index stats`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.cli import EXIT_OK, EXIT_PARTIAL, add_index_argument
+from rag.config import Settings
+from rag.errors import DocumentNotFoundError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rag.index.embedding import Embedder
+    from rag.index.store import DocumentRecord, Index
+    from rag.ingest.pipeline import IngestEvent, IngestReport
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="add files and folders to the library",
+        description="Add PDF, DOCX, HTML, Markdown and text files (folders recursively) to the index. "
+        "Unchanged files are skipped quickly; changed files replace their old version.",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to ingest")
+    add_index_argument(ingest)
+    ingest.set_defaults(func=run_ingest)
+
+    docs = subparsers.add_parser("docs", help="list or remove documents in the library")
+    docs_actions = docs.add_subparsers(dest="docs_action", metavar="ACTION", required=True)
+    listing = docs_actions.add_parser("list", help="list the documents")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_index_argument(listing)
+    listing.set_defaults(func=run_docs_list)
+    remove = docs_actions.add_parser("remove", help="remove a document by id or source path")
+    remove.add_argument("target", metavar="ID_OR_PATH", help="document id or the path it was ingested from")
+    add_index_argument(remove)
+    remove.set_defaults(func=run_docs_remove)
+
+    index = subparsers.add_parser("index", help="inspect the index")
+    index_actions = index.add_subparsers(dest="index_action", metavar="ACTION", required=True)
+    stats = index_actions.add_parser("stats", help="documents, chunks, fingerprint and size on disk")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    add_index_argument(stats)
+    stats.set_defaults(func=run_index_stats)
+
+
+def _open_index(settings: Settings, *, create: bool) -> Index:
+    from rag.index.store import Index
+
+    return Index.open(settings, create=create)
+
+
+def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.ingest.pipeline import ingest_paths
+
+    index = _open_index(settings, create=True)
+    bar: tqdm | None = None
+
+    def progress(event: IngestEvent) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=event.total, unit="file", file=sys.stderr, dynamic_ncols=True, disable=None)
+        bar.set_postfix_str(f"{Path(event.path).name[-40:]}: {event.stage}", refresh=False)
+        if event.finished:
+            bar.update(1)
+
+    try:
+        embedder = _LazyEmbedder(lambda: SentenceTransformerEmbedder(settings.embedding))
+        report = ingest_paths(args.paths, index, embedder, settings, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+        index.close()
+    print(format_report(report))
+    return EXIT_OK if report.ok else EXIT_PARTIAL
+
+
+class _LazyEmbedder:
+    """Loads the model on first use, so re-ingesting unchanged files never pays for it."""
+
+    def __init__(self, factory: Callable[[], Embedder]) -> None:
+        self._factory = factory
+        self._embedder: Embedder | None = None
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if self._embedder is None:
+            self._embedder = self._factory()
+        return self._embedder.embed_batch(texts)
+
+
+def format_report(report: IngestReport) -> str:
+    """A short human summary: counts, then one line per document, failure and skip."""
+    lines = [
+        f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+        f"skipped {len(report.skipped)}, failed {len(report.failed)} "
+        f"({report.n_chunks_added} chunks added in {report.seconds:.1f} s)"
+    ]
+    for label, entries in (("added", report.added), ("updated", report.updated)):
+        lines += [f"  {label}: {title} ({source})" for source, _, title in entries]
+    lines += [
+        f"  unchanged: {source} ({report.notes[source]})"
+        for source, _, _ in report.unchanged
+        if source in report.notes
+    ]
+    lines += [f"  skipped: {source}: {reason}" for source, reason in report.skipped]
+    lines += [f"  FAILED: {source}: {reason}" for source, reason in report.failed]
+    return "\n".join(lines)
+
+
+def _record_json(record: DocumentRecord) -> dict[str, Any]:
+    return dataclasses.asdict(record)
+
+
+def run_docs_list(args: argparse.Namespace, settings: Settings) -> int:
+    index = _open_index(settings, create=False)
+    try:
+        records = sorted(index.documents(), key=lambda r: (r.title.lower(), r.source))
+    finally:
+        index.close()
+    if args.json:
+        print(json.dumps([_record_json(r) for r in records], indent=2, default=str))
+        return EXIT_OK
+    if not records:
+        print("The library is empty: add documents with `changeguide ingest PATH...`.")
+        return EXIT_OK
+    print(f"{'ID':<16}  {'FORMAT':<8}  {'PAGES':>5}  {'CHUNKS':>6}  TITLE / SOURCE")
+    for r in records:
+        pages = "" if r.page_count is None else str(r.page_count)
+        print(f"{r.doc_id:<16}  {r.format:<8}  {pages:>5}  {r.n_chunks:>6}  {r.title}\n{'':<44}{r.source}")
+    print(f"{len(records)} documents")
+    return EXIT_OK
+
+
+def find_document(index: Index, target: str) -> DocumentRecord:
+    """The document whose id or source path is `target`.
+
+    Raises:
+        DocumentNotFoundError: nothing matches.
+    """
+    record = index.get_document(target) or index.document_by_source(target)
+    if record is None:
+        record = index.document_by_source(str(Path(target).expanduser().resolve()))
+    if record is None:
+        raise DocumentNotFoundError(
+            f"no document with id or source {target!r}; `changeguide docs list` shows ids and sources"
+        )
+    return record
+
+
+def run_docs_remove(args: argparse.Namespace, settings: Settings) -> int:
+    index = _open_index(settings, create=False)
+    try:
+        record = find_document(index, args.target)
+        index.remove_document(record.doc_id)
+    finally:
+        index.close()
+    print(f"removed {record.doc_id}: {record.title} ({record.source}, {record.n_chunks} chunks)")
+    return EXIT_OK
+
+
+def run_index_stats(args: argparse.Namespace, settings: Settings) -> int:
+    index = _open_index(settings, create=False)
+    try:
+        stats = index.stats()
+    finally:
+        index.close()
+    data = dataclasses.asdict(stats)
+    data.setdefault("path", str(settings.index.dir))
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        for key, value in data.items():
+            print(f"{key:<12} {_human_size(value) if key.endswith('bytes') else value}")
+    return EXIT_OK
+
+
+def _human_size(value: Any) -> str:
+    if not isinstance(value, int):
+        return str(value)
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.1f} {unit}" if unit != "B" else f"{value} B"
+        size /= 1024
+    return str(value)

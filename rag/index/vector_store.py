@@ -1,0 +1,142 @@
+"""Chunk vectors: the `VectorStore` interface and its persistent Chroma implementation.
+
+Every stored vector carries its document id, so a document's vectors can be found and
+deleted without the registry (which is what crash recovery needs).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+COLLECTION = "chunks"
+
+
+class VectorStore(Protocol):
+    """Unit vectors keyed by chunk id, each tagged with its document id; cosine similarity."""
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray, doc_ids: Sequence[str]) -> None:
+        """Store the rows of `vectors` under `ids`; an id already present is overwritten."""
+        ...
+
+    def delete_documents(self, doc_ids: Collection[str]) -> None:
+        """Delete every vector of these documents (absent ones are ignored)."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete these vectors (absent ones are ignored)."""
+        ...
+
+    def ids_of(self, doc_id: str) -> set[str]:
+        """The chunk ids stored for one document."""
+        ...
+
+    def all_ids(self) -> set[str]: ...
+
+    def count(self) -> int: ...
+
+    def search(
+        self, vector: np.ndarray, n: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Up to `n` nearest ids with cosine similarity, best first, optionally within some documents."""
+        ...
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """Rows for `ids` in the same order; KeyError names any id not stored."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+class ChromaVectorStore:
+    """One persistent Chroma collection in cosine space, fed our own embeddings."""
+
+    def __init__(self, path: Path, collection: str = COLLECTION) -> None:
+        # Chroma reads this before its settings object; both keep telemetry off.
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self._client = chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        )
+        self._collection = self._client.get_or_create_collection(
+            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        self._max_batch = self._client.get_max_batch_size()
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray, doc_ids: Sequence[str]) -> None:
+        if not (len(ids) == len(vectors) == len(doc_ids)):
+            raise ValueError(f"{len(ids)} ids, {len(vectors)} vectors and {len(doc_ids)} document ids")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        for begin in range(0, len(ids), self._max_batch):
+            end = begin + self._max_batch
+            # upsert, not add: re-running an interrupted write must not fail on ids already there.
+            self._collection.upsert(
+                ids=list(ids[begin:end]),
+                embeddings=vectors[begin:end],
+                metadatas=[{"doc_id": d} for d in doc_ids[begin:end]],
+            )
+
+    def delete_documents(self, doc_ids: Collection[str]) -> None:
+        doc_ids = list(doc_ids)
+        if doc_ids:
+            self._collection.delete(where={"doc_id": {"$in": doc_ids}})
+
+    def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for begin in range(0, len(ids), self._max_batch):
+            self._collection.delete(ids=ids[begin : begin + self._max_batch])
+
+    def ids_of(self, doc_id: str) -> set[str]:
+        return set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def all_ids(self) -> set[str]:
+        return set(self._collection.get(include=[])["ids"])
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def search(
+        self, vector: np.ndarray, n: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        if n <= 0 or (doc_ids is not None and not doc_ids):
+            return []
+        # Chroma refuses n_results beyond what it holds.
+        n = min(n, self.count())
+        if n == 0:
+            return []
+        where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        result = self._collection.query(
+            query_embeddings=query, n_results=n, where=where, include=["distances"]
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        # Chroma's cosine distance is 1 - cosine similarity.
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        wanted = list(dict.fromkeys(ids))
+        rows: dict[str, np.ndarray] = {}
+        for begin in range(0, len(wanted), self._max_batch):
+            got = self._collection.get(ids=wanted[begin : begin + self._max_batch], include=["embeddings"])
+            rows.update(zip(got["ids"], got["embeddings"], strict=True))
+        missing = [cid for cid in wanted if cid not in rows]
+        if missing:
+            raise KeyError(f"no vectors stored for chunk ids {missing[:5]}")
+        # Chroma returns rows in its own order.
+        return _unit_rows(np.stack([np.asarray(rows[cid], dtype=np.float32) for cid in ids]))
+
+    def close(self) -> None:
+        self._client.close()

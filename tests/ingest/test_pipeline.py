@@ -1,0 +1,232 @@
+"""The ingestion pipeline end to end: real files, the real model, a real index in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from rag.config import IngestSettings
+from rag.index.store import Index
+from rag.ingest.pipeline import IngestEvent, IngestReport, ingest_paths
+from tests.ingest.ingest_files import blank_pdf, encrypt_pdf, write_docx, write_pdf, zip_bomb_docx
+
+DISSERTATION = "drcjar_learning-from-patient-safety-incidents_Dissertation.pdf"
+FOOTER = "nhse-sw-style-guide_footer_OGL-evidence.html"
+INTRO_NAV_STRINGS = (
+    "Toggle navigation",
+    "Changelog",
+    "Other SPC tools",
+    "Developed by",
+    "Site built with pkgdown",
+)
+
+
+def note(text: str, words: int = 60) -> str:
+    return (text + " ") * max(1, words // max(1, len(text.split())))
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, shared_docs, embedder):
+    """The shared documents ingested once into a fresh index (the expensive part of this module)."""
+    from rag.config import Settings
+
+    settings = Settings().with_index_dir(tmp_path_factory.mktemp("library") / "index")
+    events: list[IngestEvent] = []
+    index = Index.open(settings)
+    report = ingest_paths([shared_docs], index, embedder, settings, progress=events.append)
+    yield settings, index, report, events
+    index.close()
+
+
+@pytest.mark.slow
+def test_shared_library_is_ingested_with_one_failure_and_one_skip(library, shared_docs):
+    _, index, report, events = library
+    assert [Path(s).name for s, _ in report.failed] == [FOOTER], report.failed
+    assert report.failed[0][1] == "no main text found: the page holds only navigation or boilerplate"
+    assert [Path(s).name for s, _ in report.skipped] == ["MANIFEST.tsv"], report.skipped
+    assert len(report.added) == 13 and not report.updated and not report.unchanged, report
+    assert not report.ok
+    stats = index.stats()
+    assert stats.documents == 13 and stats.chunks == report.n_chunks_added > 300, stats
+    assert index.verify() == [], "Chroma, BM25 and the registry agree"
+    finals = [e for e in events if e.finished]
+    assert len(finals) == 14 and {e.total for e in events} == {14}, "one final event per supported file"
+    assert [e.index for e in finals] == list(range(1, 15)), "files finish in discovery order"
+    assert {e.stage for e in events} >= {"loading", "embedding", "storing", "added", "failed"}
+
+
+@pytest.mark.slow
+def test_records_carry_metadata_and_pages(library, shared_docs):
+    _, index, _, _ = library
+    pdf = index.document_by_source(str(shared_docs / DISSERTATION))
+    assert pdf is not None and pdf.format == "pdf" and pdf.page_count == 135
+    assert pdf.size_bytes == (shared_docs / DISSERTATION).stat().st_size and pdf.ingested_at
+    md = index.document_by_source(str(shared_docs / "nhsr-blog_introduction-to-funnel-plots.md"))
+    assert md is not None and md.title == "Introduction to Funnel Plots"
+    assert md.meta["authors"] == ["Chris Mainey"] and md.meta["year"] == 2019
+    assert md.meta["topics"] == ["Statistics", "ggplot2", "base R"]
+
+
+@pytest.mark.slow
+def test_stored_chunks_keep_pages_and_drop_navigation(library, shared_docs):
+    _, index, _, _ = library
+    pdf = index.document_by_source(str(shared_docs / DISSERTATION))
+    hits = [c for c in index.document_chunks(pdf.doc_id) if "Ethics and data storage statement" in c.text]
+    assert sorted(c.page for c in hits) == [8, 42], [(c.page, c.page_end) for c in hits]
+    found = [cid for cid, _ in index.keyword_search("Ethics and data storage statement", 3)]
+    assert any(c.id in found for c in hits if c.page == 42), "keyword search reaches the page-42 chunk"
+    html = index.document_by_source(str(shared_docs / "NHSRplotthedots_intro.html"))
+    text = " ".join(c.text for c in index.document_chunks(html.doc_id))
+    assert not [s for s in INTRO_NAV_STRINGS if s in text], "navigation reached the chunks"
+
+
+@pytest.mark.slow
+def test_reingesting_unchanged_files_changes_nothing_and_parses_nothing(library, shared_docs, embedder):
+    settings, index, first, _ = library
+    before = (index.stats(), sorted(r.doc_id for r in index.documents()))
+    events: list[IngestEvent] = []
+    report = ingest_paths([shared_docs], index, embedder, settings, progress=events.append)
+    assert len(report.unchanged) == 13 and not report.added and not report.updated, report
+    assert report.n_chunks_added == 0
+    parsed = {Path(e.path).name for e in events if e.stage in {"loading", "embedding"}}
+    assert parsed == {FOOTER}, f"only the file that failed before is read again: {parsed}"
+    assert [Path(s).name for s, _ in report.failed] == [FOOTER]
+    assert (index.stats(), sorted(r.doc_id for r in index.documents())) == before
+
+
+def test_changed_file_replaces_its_old_version(settings, embedder, tmp_path):
+    path = tmp_path / "flow.md"
+    path.write_text(
+        "# Flow\n\n" + note("Discharge before noon frees beds for the afternoon."), encoding="utf-8"
+    )
+    with Index.open(settings) as index:
+        first = ingest_paths([path], index, embedder, settings)
+        old_id = first.added[0][1]
+        path.write_text(
+            "# Flow\n\n" + note("Criteria-led discharge lets nurses discharge."), encoding="utf-8"
+        )
+        second = ingest_paths([path], index, embedder, settings)
+        assert [s for s, _, _ in second.updated] == [str(path)] and not second.added, second
+        new_id = second.updated[0][1]
+        assert new_id != old_id and index.get_document(old_id) is None, "the old version is gone"
+        assert [r.doc_id for r in index.documents()] == [new_id]
+        assert all("Criteria-led" in c.text for c in index.document_chunks(new_id))
+        assert index.verify() == []
+
+
+def test_same_content_under_another_path_is_a_duplicate(settings, embedder, tmp_path):
+    text = "# Huddles\n\n" + note("A ten-minute huddle at the start of each shift.")
+    (tmp_path / "a.md").write_text(text, encoding="utf-8")
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "b.md").write_text(text, encoding="utf-8")
+    with Index.open(settings) as index:
+        report = ingest_paths([tmp_path], index, embedder, settings)
+        assert [Path(s).name for s, _, _ in report.added] == ["a.md"], report
+        assert [Path(s).name for s, _, _ in report.unchanged] == ["b.md"], report
+        assert report.notes[str(tmp_path / "copy" / "b.md")] == f"duplicate of {tmp_path / 'a.md'}"
+        assert index.stats().documents == 1
+
+
+def test_every_bad_input_is_reported_and_the_rest_ingested(settings, embedder, tmp_path):
+    settings = settings.model_copy(
+        update={"ingest": IngestSettings(max_file_mb=0.05, max_docx_expanded_mb=2)}
+    )
+    existing = tmp_path / "existing.md"
+    existing.write_text("# Existing\n\n" + note("Already in the library before the batch."), encoding="utf-8")
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "good.md").write_text("# Good\n\n" + note("Run charts show change over time."), encoding="utf-8")
+    (batch / "latin1.txt").write_bytes(
+        note("Café naïve résumé – the ward’s “huddle” board.").encode("cp1252")
+    )
+    write_docx(batch / "flow.docx")
+    write_pdf(batch / "report.pdf", [["Page one of a small report."], ["Page two of it."]])
+    (batch / "corrupt.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(2000))
+    encrypt_pdf(write_pdf(tmp_path / "plain.pdf", [["Locked text."]]), batch / "encrypted.pdf", "pw")
+    blank_pdf(batch / "scan.pdf")
+    (batch / "empty.txt").write_bytes(b"")
+    (batch / "huge.txt").write_text("x " * 40_000, encoding="utf-8")  # 80 KB > 0.05 MB
+    (batch / "notzip.docx").write_bytes(b"not a zip archive")
+    zip_bomb_docx(batch / "bomb.docx", expanded_mb=8)
+    (batch / "loop.md").symlink_to(batch / "loop.md")
+    (batch / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (batch / ".hidden.md").write_text("# Hidden\n\nIgnored.", encoding="utf-8")
+    missing = tmp_path / "missing.pdf"
+    unsupported = tmp_path / "table.xlsx"
+    unsupported.write_bytes(b"PK")
+
+    with Index.open(settings) as index:
+        ingest_paths([existing], index, embedder, settings)
+        kept = {(r.doc_id, r.n_chunks) for r in index.documents()}
+        report = ingest_paths([batch, missing, unsupported], index, embedder, settings)
+
+        reasons = {Path(source).name: reason for source, reason in report.failed}
+        expected = {
+            "corrupt.pdf": "corrupt PDF",
+            "encrypted.pdf": "encrypted PDF",
+            "scan.pdf": "no text layer: scanned PDFs need OCR, which is not supported",
+            "empty.txt": "empty file",
+            "huge.txt": "over the 0.05 MB limit",
+            "notzip.docx": "not a valid DOCX",
+            "bomb.docx": "possible zip bomb",
+            "loop.md": "symbolic link loop",
+            "missing.pdf": "no such file or directory",
+            "table.xlsx": "unsupported file type .xlsx",
+        }
+        assert set(reasons) == set(expected), reasons
+        for name, reason in expected.items():
+            assert reason in reasons[name], f"{name}: {reasons[name]!r}"
+            assert "\n" not in reasons[name], f"{name}: the reason is one line"
+        assert sorted(Path(s).name for s, _, _ in report.added) == [
+            "flow.docx",
+            "good.md",
+            "latin1.txt",
+            "report.pdf",
+        ]
+        assert [Path(s).name for s, _ in report.skipped] == ["notes.csv"], "hidden files are not even listed"
+        assert kept <= {(r.doc_id, r.n_chunks) for r in index.documents()}, (
+            "the existing document is untouched"
+        )
+        assert index.stats().documents == 5 and index.verify() == []
+        latin = next(d for s, d, _ in report.added if s.endswith("latin1.txt"))
+        assert "Café naïve résumé" in index.document_text(latin), "cp1252 decoded"
+
+
+def test_ingest_works_with_networking_disabled(settings, tmp_path, monkeypatch):
+    """Offline proof: no socket may connect anywhere but a local (AF_UNIX) one, model load included."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self, address):
+        if self.family == socket.AF_UNIX:
+            return real_connect(self, address)
+        raise OSError(f"network access attempted during ingestion: {address!r}")
+
+    def no_create_connection(address, *args, **kwargs):
+        raise OSError(f"network access attempted during ingestion: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", no_create_connection)
+    with pytest.raises(OSError, match="network access attempted"):
+        socket.create_connection(("example.org", 80))  # the guard itself works
+
+    from rag.index.embedding import SentenceTransformerEmbedder
+
+    (tmp_path / "doc.md").write_text(
+        "# Offline\n\n" + note("Everything runs on this machine."), encoding="utf-8"
+    )
+    write_pdf(tmp_path / "doc.pdf", [["A PDF page read offline."]])
+    with Index.open(settings) as index:
+        report = ingest_paths([tmp_path], index, SentenceTransformerEmbedder(settings.embedding), settings)
+        assert report.ok and len(report.added) == 2, report
+        assert index.keyword_search("offline", 2), "the index answers offline too"
+
+
+def test_the_index_folder_is_never_ingested(settings, embedder, tmp_path):
+    assert settings.index.dir.parent == tmp_path, "the index lives inside the folder being ingested"
+    with Index.open(settings) as index:
+        report = ingest_paths([tmp_path], index, embedder, settings)
+    assert isinstance(report, IngestReport) and report.ok and report.n_chunks_added == 0
+    assert not (report.added or report.failed or report.skipped), report
