@@ -70,7 +70,7 @@ class RetrievalSettings(_Section):
     )
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
     rerank: bool = Field(
-        True, description="Rescore the fused candidates with the second-stage feature model (else keep RRF order)."
+        True, description="Rescore fused candidates with the second-stage feature model, else keep RRF order."
     )
 
 
@@ -123,12 +123,12 @@ class AppSettings(_Section):
     port: int = Field(8501, ge=1, le=65535, description="Port `make run` serves on.")
     starter_questions: tuple[str, ...] = Field(
         (
-            "How do I get staff on board with a change they are wary of?",
+            "How can we reduce staff resistance to change?",
             "How should we run PDSA cycles?",
             "How can we tell whether a change in our data is real improvement or just noise?",
-            "Why do improvements fail to spread beyond the pilot ward?",
+            "How do we sustain an improvement once the project ends?",
             "What is psychological safety and why does it matter for teams?",
-            "What should a board do to lead on quality?",
+            "How do we engage doctors in a service change?",
         ),
         description="Questions offered as buttons on an empty chat (a JSON list in the environment).",
     )

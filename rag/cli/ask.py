@@ -1,0 +1,152 @@
+"""`changeguide ask "QUESTION"`: an answer with numbered, verbatim sources."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from rag.cli import EXIT_OK, add_index_argument
+from rag.config import Settings
+from rag.errors import IndexNotFoundError, InvalidQuestionError
+from rag.types import Filters
+
+if TYPE_CHECKING:
+    from rag.engine import ChangeGuide
+    from rag.types import Answer, Citation
+
+WIDTH = 100  # wrap width of the readable output
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ask = subparsers.add_parser(
+        "ask",
+        help="ask a question of the library",
+        description="Answer a question with sentences quoted from the library, each with its source.",
+    )
+    ask.add_argument("question", metavar="QUESTION", help="the question, in quotes")
+    add_index_argument(ask)
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument(
+        "--backend",
+        choices=("extractive", "openai", "ollama"),
+        help="answer backend (default: $CHANGEGUIDE_LLM__BACKEND or extractive)",
+    )
+    ask.add_argument("--k", type=int, metavar="N", help="passages handed to the answerer (default 5)")
+    ask.add_argument(
+        "--doc",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="search only this document (id, or the path it was ingested from); repeatable",
+    )
+    ask.add_argument(
+        "--topic", action="append", default=[], metavar="T", help="search only this topic; repeatable"
+    )
+    ask.set_defaults(func=run_ask)
+
+
+def _check_question(question: str, settings: Settings) -> None:
+    """Refuse an empty or over-long question before loading the model."""
+    text = question.strip()
+    if not text:
+        raise InvalidQuestionError(
+            'The question is empty: give one in quotes, e.g. changeguide ask "What is a run chart?"'
+        )
+    limit = settings.answer.max_question_chars
+    if len(text) > limit:
+        raise InvalidQuestionError(
+            f"The question is {len(text):,} characters long; the limit is {limit:,}. Shorten it "
+            "(or raise CHANGEGUIDE_ANSWER__MAX_QUESTION_CHARS)."
+        )
+
+
+def _resolve_docs(engine: ChangeGuide, wanted: list[str]) -> frozenset[str]:
+    """Document ids for --doc values given as ids, ingested paths or file names."""
+    if not wanted:
+        return frozenset()
+    records = engine.documents()
+    ids = set()
+    for value in wanted:
+        resolved = str(Path(value).expanduser().resolve())
+        matches = [
+            r.doc_id
+            for r in records
+            if value in (r.doc_id, r.source, Path(r.source).name) or r.source == resolved
+        ]
+        if not matches:
+            raise InvalidQuestionError(
+                f"No document matches --doc {value!r}; `changeguide docs list` shows the ids and sources."
+            )
+        ids.update(matches)
+    return frozenset(ids)
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.engine import ChangeGuide
+
+    _check_question(args.question, settings)
+    if args.k is not None and args.k < 1:
+        raise InvalidQuestionError(f"--k must be at least 1, got {args.k}.")
+    index_dir = Path(settings.index.dir).expanduser()
+    if not index_dir.exists():
+        raise IndexNotFoundError(
+            f"There is no index at {index_dir}. Build one with `changeguide ingest PATH... --index {index_dir}`."
+        )
+    engine = ChangeGuide(settings)
+    try:
+        filters = Filters(doc_ids=_resolve_docs(engine, args.doc), topics=frozenset(args.topic))
+        answer = engine.ask(
+            args.question, filters=None if filters.is_empty() else filters, k=args.k, backend=args.backend
+        )
+    finally:
+        engine.close()
+    if args.json:
+        from rag.answer.serialize import answer_to_json
+
+        json.dump(answer_to_json(answer), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_answer(answer, sys.stdout)
+    return EXIT_OK
+
+
+def _where(citation: Citation) -> str:
+    parts = []
+    if citation.page is not None:
+        pages = citation.page_end not in (None, citation.page)
+        parts.append(f"pp. {citation.page}-{citation.page_end}" if pages else f"p. {citation.page}")
+    section = citation.section or ""
+    if section.startswith(citation.title):  # Markdown section paths start with the document's title
+        section = section[len(citation.title) :].lstrip(" >")
+    if section:
+        parts.append(section)
+    return ", ".join(parts)
+
+
+def print_answer(answer: Answer, out: TextIO) -> None:
+    """The answer and its numbered sources, for a terminal."""
+    if answer.standalone_question != answer.question:
+        out.write(f"(understood as: {answer.standalone_question})\n\n")
+    if answer.notice:
+        out.write(f"Note: {answer.notice}\n\n")
+    out.write(textwrap.fill(answer.text, WIDTH) + "\n")
+    if answer.abstained:
+        if answer.nearest_documents:
+            out.write("\nNearest documents:\n")
+            for ref in answer.nearest_documents:
+                out.write(f"  - {ref.title} ({ref.source})\n")
+        return
+    out.write("\nSources:\n")
+    for citation in answer.citations:
+        where = _where(citation)
+        flag = "" if citation.verified else " [not verified]"
+        out.write(f"[{citation.n}] {citation.title}{', ' + where if where else ''}{flag}\n")
+        excerpt = " ".join(citation.excerpt.split())
+        out.write(
+            textwrap.fill(f'"{excerpt}"', WIDTH, initial_indent="    ", subsequent_indent="    ") + "\n"
+        )
+        out.write(f"    {citation.source}\n")
