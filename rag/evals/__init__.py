@@ -1,0 +1,1 @@
+"""Evaluation: question sets, the runner over the engine, metrics, reports and comparisons."""
