@@ -7,5 +7,8 @@ setup:
 test: setup
 	@bash scripts/test.sh
 
+run: setup
+	@bash scripts/run_app.sh
+
 lint: setup
 	.venv/bin/ruff check .

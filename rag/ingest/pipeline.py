@@ -9,6 +9,7 @@ everything besides embedding stays off the critical path.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import hashlib
 import os
 import time
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from rag.index.store import Index
 
 MB = 1024 * 1024
+# A folder may list file-name globs its ingest should pass over (e.g. a catalogue README).
+IGNORE_FILE = ".changeguideignore"
 PREFETCH = 2  # files parsed ahead of the one being embedded; more only holds more text in memory
 EMBED_BATCH = 256  # chunk texts per embed_batch call (the embedder batches further inside)
 
@@ -241,8 +244,8 @@ def discover(paths: Sequence[Path], report: IngestReport, exclude: Sequence[Path
     """Resolved, de-duplicated files to ingest, in order; problems go into `report`.
 
     A named file that is missing, a symlink loop or of an unsupported type is a failure;
-    inside a folder, unsupported files are skipped, and hidden files and folders and the
-    `exclude` folders are ignored.
+    inside a folder, unsupported files and files matching the folder's `.changeguideignore`
+    globs are skipped, and hidden files and folders and the `exclude` folders are ignored.
     """
     found: list[Path] = []
     seen: set[Path] = set()
@@ -258,7 +261,7 @@ def discover(paths: Sequence[Path], report: IngestReport, exclude: Sequence[Path
             return
         if resolved.is_dir():
             if named:
-                _walk(resolved, take, set(exclude))
+                _walk(resolved, take, lambda p, why: report.skipped.append((str(p), why)), set(exclude))
             return
         if resolved in seen:
             return
@@ -278,14 +281,30 @@ def discover(paths: Sequence[Path], report: IngestReport, exclude: Sequence[Path
     return found
 
 
-def _walk(folder: Path, take: Callable[[Path, bool], None], exclude: set[Path]) -> None:
+def _walk(
+    folder: Path, take: Callable[[Path, bool], None], skip: Callable[[Path, str], None], exclude: set[Path]
+) -> None:
     if folder in exclude:
         return
     for root, dirs, files in os.walk(folder):  # symlinked folders are not followed: no cycles
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root) / d not in exclude)
+        ignored = _ignore_patterns(Path(root))
         for name in sorted(files):
-            if not name.startswith("."):
+            if name.startswith("."):
+                continue
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in ignored):
+                skip(Path(root) / name, f"ignored by {IGNORE_FILE}")
+            else:
                 take(Path(root) / name, False)
+
+
+def _ignore_patterns(folder: Path) -> list[str]:
+    """File-name patterns listed in the folder's ignore file (one glob a line, # comments)."""
+    try:
+        lines = (folder / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _resolve(path: Path) -> Path:

@@ -19,7 +19,9 @@ TOPICS = catalogue.topic_names()
 
 
 def test_library_is_large_enough():
-    assert len(BRIEFS) >= MIN_BRIEFS, f"the starter library needs at least {MIN_BRIEFS} briefs, has {len(BRIEFS)}"
+    assert len(BRIEFS) >= MIN_BRIEFS, (
+        f"the starter library needs at least {MIN_BRIEFS} briefs, has {len(BRIEFS)}"
+    )
 
 
 @pytest.mark.parametrize("brief", BRIEFS, ids=lambda b: b.path.name)
@@ -52,7 +54,13 @@ def test_brief_length_and_sections(brief):
         f"{brief.path.name} has {brief.words} words; briefs run {MIN_WORDS}-{MAX_WORDS}"
     )
     headings = re.findall(r"^## (.+)$", brief.body, flags=re.M)
-    for needed in ("What it is", "What the evidence shows", "How to apply it", "Common pitfalls", "Key sources"):
+    for needed in (
+        "What it is",
+        "What the evidence shows",
+        "How to apply it",
+        "Common pitfalls",
+        "Key sources",
+    ):
         assert any(h.strip().lower().startswith(needed.lower()) for h in headings), (
             f"{brief.path.name} lacks a '## {needed}' section"
         )

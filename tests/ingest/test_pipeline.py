@@ -230,3 +230,28 @@ def test_the_index_folder_is_never_ingested(settings, embedder, tmp_path):
         report = ingest_paths([tmp_path], index, embedder, settings)
     assert isinstance(report, IngestReport) and report.ok and report.n_chunks_added == 0
     assert not (report.added or report.failed or report.skipped), report
+
+
+def test_changeguideignore_skips_listed_files_inside_folders(tmp_path):
+    """A folder's .changeguideignore globs are skipped (and listed), but a file named outright is not."""
+    from rag.ingest.pipeline import IngestReport, discover
+
+    folder = tmp_path / "library"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".changeguideignore").write_text("# catalogue\nREADME.md\ndraft-*.md\n", encoding="utf-8")
+    for name in ("README.md", "brief.md", "draft-1.md", "sub/README.md"):
+        (folder / name).write_text("# T\n\nText.", encoding="utf-8")
+
+    report = IngestReport()
+    found = discover([folder], report)
+    assert sorted(p.relative_to(folder).as_posix() for p in found) == ["brief.md", "sub/README.md"], (
+        "globs apply to the folder holding the ignore file only"
+    )
+    skipped = {Path(s).name: why for s, why in report.skipped}
+    assert skipped == {
+        "README.md": "ignored by .changeguideignore",
+        "draft-1.md": "ignored by .changeguideignore",
+    }
+
+    named = discover([folder / "README.md"], IngestReport())
+    assert [p.name for p in named] == ["README.md"], "a file named on the command line is always taken"

@@ -1,0 +1,135 @@
+"""View models for the library: the document table, the filter choices and the ingest summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rag.app.view import source_name
+from rag.types import Filters
+
+if TYPE_CHECKING:
+    from rag.index.store import DocumentRecord
+    from rag.ingest.pipeline import IngestReport
+
+FORMAT_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
+
+
+def topics_of(record: DocumentRecord) -> list[str]:
+    raw = record.meta.get("topics") or ()
+    return [str(t) for t in ([raw] if isinstance(raw, str) else raw)]
+
+
+def year_of(record: DocumentRecord) -> int | None:
+    value = record.meta.get("year")
+    try:
+        return int(str(value)[:4]) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def display_title(record: DocumentRecord) -> str:
+    return record.title or source_name(record.source)
+
+
+@dataclass(frozen=True)
+class Facets:
+    """The choices the filters offer, drawn from the documents in the library."""
+
+    titles: dict[str, str]  # doc_id -> title, for the documents filter
+    topics: list[str]
+    formats: list[str]
+    years: tuple[int, int] | None  # (earliest, latest) or None when no document has a year
+
+
+def facets(records: Sequence[DocumentRecord]) -> Facets:
+    titles = {r.doc_id: display_title(r) for r in sorted(records, key=lambda r: display_title(r).casefold())}
+    years = [y for r in records if (y := year_of(r)) is not None]
+    return Facets(
+        titles=titles,
+        topics=sorted({t for r in records for t in topics_of(r)}, key=str.casefold),
+        formats=sorted({r.format for r in records}),
+        years=(min(years), max(years)) if years else None,
+    )
+
+
+def search_filters(
+    doc_ids: Iterable[str] = (),
+    topics: Iterable[str] = (),
+    years: tuple[int, int] | None = None,
+    all_years: tuple[int, int] | None = None,
+) -> Filters:
+    """The engine's `Filters` from the sidebar; a year range equal to the full span means no filter
+    (so documents without a year stay searchable)."""
+    year_min = year_max = None
+    if years is not None and years != all_years:
+        year_min, year_max = years
+    return Filters(doc_ids=frozenset(doc_ids), topics=frozenset(topics), year_min=year_min, year_max=year_max)
+
+
+def document_rows(records: Sequence[DocumentRecord]) -> list[dict[str, Any]]:
+    """One row per document for the library table; the Year column only when some document has one."""
+    with_year = any(year_of(r) is not None for r in records)
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {
+            "Title": display_title(r),
+            "Format": FORMAT_LABELS.get(r.format, r.format),
+            "Pages": str(r.page_count) if r.page_count else "–",
+            "Passages": r.n_chunks,
+            "Topics": ", ".join(topics_of(r)),
+        }
+        if with_year:
+            row["Year"] = str(year_of(r) or "–")
+        row |= {"Added": r.ingested_at[:16].replace("T", " "), "File": source_name(r.source)}
+        rows.append(row)
+    return rows
+
+
+def filter_records(
+    records: Sequence[DocumentRecord], text: str = "", formats: Iterable[str] = (), topics: Iterable[str] = ()
+) -> list[DocumentRecord]:
+    """Documents whose title or file name contains `text` (any case), of the given formats and topics."""
+    needle = text.strip().casefold()
+    formats, topics = set(formats), set(topics)
+    return [
+        r
+        for r in records
+        if (not needle or needle in display_title(r).casefold() or needle in source_name(r.source).casefold())
+        and (not formats or r.format in formats)
+        and (not topics or topics & set(topics_of(r)))
+    ]
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What an upload did, as lines a person reads: one headline and the files by outcome."""
+
+    headline: str
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    failed: list[tuple[str, str]]  # (file name, reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def ingest_summary(report: IngestReport | None, rejected: Sequence[tuple[str, str]] = ()) -> IngestSummary:
+    """Summarise an ingest and the uploads refused before it (too large, unsupported, ...)."""
+    added = [title or source_name(src) for src, _doc, title in report.added] if report else []
+    updated = [title or source_name(src) for src, _doc, title in report.updated] if report else []
+    unchanged = [title or source_name(src) for src, _doc, title in report.unchanged] if report else []
+    failed = list(rejected) + ([(source_name(src), why) for src, why in report.failed] if report else [])
+    counts = [
+        f"{len(added)} added" if added else "",
+        f"{len(updated)} updated" if updated else "",
+        f"{len(unchanged)} already in the library" if unchanged else "",
+        f"{len(failed)} could not be added" if failed else "",
+    ]
+    headline = ", ".join(c for c in counts if c) or "Nothing to add."
+    if report is not None and report.seconds:
+        headline += f" ({report.seconds:.1f} s)"
+    return IngestSummary(headline, added, updated, unchanged, failed)

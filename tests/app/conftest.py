@@ -1,0 +1,56 @@
+"""Fixtures for the app tests: a small real index of starter briefs plus one hostile document."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "corpus"
+
+# Briefs the chat tests ask about; a few keep the index (and the test time) small.
+BRIEFS = ("run-charts.md", "model-for-improvement-pdsa.md", "psychological-safety.md", "adkar.md")
+
+# A document whose text carries HTML, a script and Markdown links: none of it may render.
+HOSTILE_NAME = "escalation-huddles.md"
+HOSTILE_DOC = """---
+title: "Escalation huddles <img src=x onerror=alert(2)>"
+topics: [patient-flow]
+---
+
+# Escalation huddles
+
+Escalation huddles are short daily safety meetings <script>alert(1)</script> where a ward team reviews \
+the patients at risk of deterioration, see [the huddle guide](http://evil.example/phish) for details.
+Each escalation huddle takes about ten minutes and names one person to follow up every concern raised.
+Teams that run escalation huddles report earlier recognition of deteriorating patients.
+"""
+HOSTILE_QUESTION = "What are escalation huddles?"
+
+
+@pytest.fixture(scope="session")
+def library_docs(tmp_path_factory) -> Path:
+    """A folder with the briefs and the hostile document."""
+    folder = tmp_path_factory.mktemp("app-docs")
+    for name in BRIEFS:
+        shutil.copy(CORPUS / name, folder / name)
+    (folder / HOSTILE_NAME).write_text(HOSTILE_DOC, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_index(tmp_path_factory, library_docs, embedder) -> Path:
+    """A real index of `library_docs`, built once per session (the engine is closed afterwards)."""
+    from rag.config import Settings
+    from rag.engine import ChangeGuide
+
+    index_dir = tmp_path_factory.mktemp("app-index") / "index"
+    engine = ChangeGuide(Settings().with_index_dir(index_dir), embedder=embedder)
+    try:
+        report = engine.ingest([library_docs])
+    finally:
+        engine.close()
+    assert report.ok and len(report.added) == len(BRIEFS) + 1, f"test index build failed: {report}"
+    return index_dir

@@ -1,0 +1,160 @@
+"""End to end in a real headless Chromium: `scripts/run_app.sh` serves the app, a person asks.
+
+Needs Debian's chromium and chromium-driver (scripts/ensure_browser.sh installs them when the
+test command runs as root). Saves screenshots and the answer times seen in the browser to
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import HOSTILE_QUESTION, REPO
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+ARTIFACTS = REPO / "test-artifacts"
+START_TIMEOUT = 90  # seconds for streamlit to serve its health check
+ANSWER_TIMEOUT = 120  # seconds for an answer (the first loads the model)
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1900",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(app_index, tmp_path_factory) -> Iterator[str]:
+    """The app served by scripts/run_app.sh (what `make run` runs) on a free loopback port."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = os.environ | {
+        "CHANGEGUIDE_INDEX__DIR": str(app_index),
+        "CHANGEGUIDE_APP__DATA_DIR": str(tmp_path_factory.mktemp("app-data")),
+        "CHANGEGUIDE_APP__PORT": str(port),
+    }
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            ["bash", "scripts/run_app.sh"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so the whole server stops afterwards
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start; its log:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(
+            "needs /usr/bin/chromium and /usr/bin/chromedriver (scripts/ensure_browser.sh installs them)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="changeguide-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _ask(driver, question: str) -> float:
+    """Type `question` into the chat and wait for its answer; returns the seconds it took."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, ANSWER_TIMEOUT)
+    before = len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']"))
+    box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']")))
+    started = time.perf_counter()
+    box.send_keys(question, Keys.ENTER)
+    # The exchange is drawn (question, answer and its download button) once the answer is in.
+    wait.until(
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")) >= before + 2
+            and len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stDownloadButton']")) >= (before + 2) // 2
+        )
+    )
+    return time.perf_counter() - started
+
+
+def test_a_manager_asks_and_sees_a_cited_answer(app_url, browser):
+    from selenium.webdriver.common.by import By
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.get(app_url)
+    first = _ask(browser, "How do you read a run chart?")
+    messages = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")
+    answer = messages[1].text
+    assert "[1]" in answer and "run chart" in answer.lower(), f"expected a cited answer, got {answer[:300]!r}"
+    highlights = messages[1].find_elements(By.TAG_NAME, "mark")
+    assert highlights and highlights[0].text.strip(), "at least one citation card highlights its sentence"
+    assert "Show in the document" in answer, "each card offers the passage in its document"
+    browser.save_screenshot(str(ARTIFACTS / "browser-answer.png"))
+
+    warm = [_ask(browser, "What is a PDSA cycle?"), _ask(browser, "Why does psychological safety matter?")]
+    hostile = _ask(browser, HOSTILE_QUESTION)
+    assert not browser.find_elements(By.CSS_SELECTOR, "a[href*='evil.example'], img[src='x']"), (
+        "a document's Markdown link or HTML became live on the page"
+    )
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "<script>alert(1)</script>" in page, "the document's markup shows as plain text"
+    browser.save_screenshot(str(ARTIFACTS / "browser-hostile.png"))
+    (ARTIFACTS / "browser-timings.json").write_text(
+        json.dumps({"first_answer_s": first, "warm_answers_s": warm + [hostile]}, indent=1) + "\n"
+    )

@@ -1,0 +1,50 @@
+"""What scripts/run_app.sh reads from the settings before it starts the app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from rag.app.launch import index_has_documents, shell_assignments
+from rag.config import IngestSettings
+
+
+def test_index_readiness(app_index, tmp_path):
+    assert index_has_documents(app_index), "a built index is ready: make run skips the ingest"
+    assert not index_has_documents(tmp_path / "missing"), "no index: make run builds it"
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "registry.sqlite3").write_bytes(b"not a database")
+    assert not index_has_documents(tmp_path / "junk"), "an unreadable registry counts as not built"
+
+
+def test_shell_assignments_follow_the_settings(settings):
+    settings = settings.model_copy(update={"ingest": IngestSettings(max_file_mb=2.5)})
+    values = shell_assignments(settings)
+    assert values["MAX_UPLOAD_MB"] == "3", (
+        "Streamlit's limit rounds up so the engine's message is the one seen"
+    )
+    assert values["ADDRESS"] == "127.0.0.1" and values["PORT"] == "8501" and values["INDEX_READY"] == "0"
+
+
+def test_the_module_prints_quoted_shell_assignments(tmp_path):
+    env = {"CHANGEGUIDE_INDEX__DIR": str(tmp_path / "my index; rm -rf x"), "CHANGEGUIDE_APP__PORT": "8600"}
+    out = subprocess.run(
+        [sys.executable, "-m", "rag.app.launch"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env | _base_env(),
+    ).stdout
+    values = subprocess.run(
+        ["bash", "-c", 'eval "$1"; printf "%s|%s" "$INDEX_DIR" "$PORT"', "_", out],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert values == f"{tmp_path / 'my index; rm -rf x'}|8600", f"shell-safe quoting: {out}"
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("CHANGEGUIDE_")}
