@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-import Stemmer
+from rag.retrieve.terms import stem
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -36,7 +35,6 @@ STOPWORDS = word_set(
 )
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'\u2019-]*[a-z0-9]|[a-z0-9]")
-_STEMMER = Stemmer.Stemmer("english")
 
 
 def words(text: str) -> list[str]:
@@ -45,14 +43,9 @@ def words(text: str) -> list[str]:
     return [t[:-2] if t.endswith("'s") else t for t in tokens]  # possessives: "Kotter's" -> "kotter"
 
 
-@lru_cache(maxsize=8192)
-def _stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
-
-
 def content_terms(text: str) -> list[str]:
     """Stemmed content words of `text` in order, stopwords removed (duplicates kept)."""
-    return [_stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
 
 
 def coverage(question_terms: set[str], text_terms: set[str]) -> float:

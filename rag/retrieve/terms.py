@@ -37,7 +37,8 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The English (Porter 2) stem of a lower-case word; thread-safe and cached."""
     return _stemmer().stemWord(word)
 
 
@@ -48,5 +49,5 @@ def terms(text: str) -> list[str]:
         word = word.split("'", 1)[0]
         if len(word) < 2 or word in STOPWORDS:
             continue
-        out.append(_stem(word))
+        out.append(stem(word))
     return out
