@@ -21,7 +21,8 @@ CORPUS = REPO / "corpus"
 def shared_docs() -> Path:
     if not SHARED_DOCS.is_dir():
         pytest.fail(f"the shared documents are expected at {SHARED_DOCS}")
-    return SHARED_DOCS
+    # Resolved, as ingestion stores sources: shared/ may be reached through a symbolic link.
+    return SHARED_DOCS.resolve()
 
 
 @pytest.fixture(scope="session")
