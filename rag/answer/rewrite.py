@@ -49,6 +49,8 @@ ASPECT_WORDS = word_set(
     developed invented created proposed published apply applied implement implementation start begin
     pros cons strengths weaknesses lessons lesson key main support supports supported long often
     quickly soon
+    common commonest typical usual biggest major started starting founded began introduced measure
+    measured measuring run running
     """
 )
 MAX_DEPTH = 3  # how many earlier follow-ups are unwound to find the topic

@@ -9,6 +9,8 @@ from rag.types import Turn
 
 MFI = [Turn("What is the Model for Improvement?", "The Model for Improvement is a framework ... [1]")]
 PDSA = [Turn("How do I run a PDSA cycle?", "...")]
+SAFETY = [Turn("What is psychological safety?", "...")]
+WARD = [Turn("What is the Productive Ward?", "...")]
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,10 @@ PDSA = [Turn("How do I run a PDSA cycle?", "...")]
         ("What are its limits?", MFI, "What are Model for Improvement's limits?"),
         ("Is this approach evidence-based?", MFI, "Is this approach evidence-based (Model for Improvement)?"),
         ("what about run charts?", MFI, "What is the Model for Improvement: what about run charts?"),
+        # Verbs and adjectives around the pronoun do not make the question self-contained.
+        ("How can I measure it in my team?", SAFETY, "How can I measure psychological safety in my team?"),
+        ("What are the common pitfalls?", MFI, "What are the common pitfalls (Model for Improvement)?"),
+        ("Who started it?", WARD, "Who started Productive Ward?"),
     ],
 )
 def test_followups_carry_the_earlier_key_terms(question, history, expected):
@@ -51,7 +57,7 @@ def test_without_history_nothing_changes():
 def test_a_chain_of_followups_keeps_the_original_topic():
     history = [*PDSA, Turn("and in primary care?", "...")]
     rewritten = rewrite_followup("what are the pitfalls?", history)
-    assert rewritten == "What are the pitfalls (run a PDSA cycle in primary care)?", rewritten
+    assert rewritten == "What are the pitfalls (PDSA cycle in primary care)?", rewritten
 
 
 def test_a_followup_that_names_the_topic_is_left_alone():
