@@ -143,6 +143,7 @@ class ChangeGuide:
             citations=draft.citations,
             sentences=draft.sentences,
             retrieved=tuple(passages),
+            ranking=tuple(ranked),
             nearest_documents=_nearest_documents(ranked) if draft.abstained else (),
             timings_ms={
                 "retrieve": (t1 - t0) * 1000,

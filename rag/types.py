@@ -174,6 +174,9 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     sentences: tuple[AnswerSentence, ...] = ()
     retrieved: tuple[ScoredChunk, ...] = ()
+    # Every reranked candidate, best first, before the per-document cap: the ranking that
+    # evaluation scores (hit@10, nDCG@10 need more documents than the k passages answered from).
+    ranking: tuple[ScoredChunk, ...] = ()
     nearest_documents: tuple[DocumentRef, ...] = ()
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     index_fingerprint: str = ""

@@ -52,6 +52,10 @@ def test_an_in_scope_question_gets_a_cited_answer(engine):
     assert answer.timings_ms["total"] >= answer.timings_ms["retrieve"] + answer.timings_ms["answer"]
     assert answer.index_fingerprint == engine.index.fingerprint == engine.settings.fingerprint()
     assert 0 < len(answer.retrieved) <= engine.settings.retrieval.k
+    ranked_ids = [c.chunk.id for c in answer.ranking]
+    assert len(ranked_ids) > len(answer.retrieved), "the ranking keeps every reranked candidate"
+    assert {c.chunk.id for c in answer.retrieved} <= set(ranked_ids), "the passages come from the ranking"
+    assert [c.score for c in answer.ranking] == sorted((c.score for c in answer.ranking), reverse=True)
     assert Path(answer.retrieved[0].chunk.meta["source"]).name == "run-charts.md", (
         "the best passage is on topic"
     )

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from rag.engine import ChangeGuide
     from rag.evals.pubmedqa import PubMedRecord
     from rag.index.embedding import Embedder
-    from rag.retrieve.rerank import Reranker
 
 Dataset = Literal["jsonl", "pubmedqa"]
 DATASETS: tuple[Dataset, ...] = ("jsonl", "pubmedqa")
@@ -48,19 +47,6 @@ class RunOptions:
     k: int | None = None
     limit: int | None = None
     progress: bool = True
-
-
-class RankingRecorder:
-    """Wraps the engine's reranker and keeps the full ranking it returned for the last question."""
-
-    def __init__(self, inner: Reranker) -> None:
-        self.inner = inner
-        self.last: list[ScoredChunk] | None = None
-
-    def rerank(self, query: str, candidates: Sequence[ScoredChunk], k: int) -> list[ScoredChunk]:
-        ranked = self.inner.rerank(query, candidates, k)
-        self.last = list(ranked)
-        return ranked
 
 
 def load_question_set(options: RunOptions) -> tuple[list[Question], list[PubMedRecord]]:
@@ -180,8 +166,6 @@ def ask_all(
     documents = [(d.doc_id, d.source) for d in engine.documents()]
     if not documents:
         raise EmptyLibraryError("the index holds no documents: nothing to evaluate against.")
-    recorder = RankingRecorder(engine.reranker)
-    engine.reranker = recorder
     texts = _DocumentTexts(engine)
     generative = backend != "extractive"
     results: list[QuestionResult] = []
@@ -192,7 +176,6 @@ def ask_all(
             gold, missing = resolve_gold(q.gold_sources, documents)
             if missing:
                 unresolved[q.id] = missing
-            recorder.last = None
             try:
                 answer = engine.ask(
                     q.question, history=q.turns, k=options.k, backend=backend, retriever=options.retriever
@@ -200,10 +183,9 @@ def ask_all(
             except ChangeGuideError as exc:
                 results.append(_failed(q, gold, missing, f"{type(exc).__name__}: {exc}"))
                 continue
-            ranked = recorder.last if recorder.last is not None else list(answer.retrieved)
+            ranked = list(answer.ranking or answer.retrieved)
             results.append(_result(q, answer, ranked, gold, missing, texts, generative))
     finally:
-        engine.reranker = recorder.inner
         bar.close()
     return results, unresolved
 
