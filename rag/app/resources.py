@@ -68,7 +68,11 @@ def engine_key(settings: Settings) -> str:
 def _engine(key: str, _settings: Settings) -> ChangeGuide:
     from rag.engine import ChangeGuide
 
-    return ChangeGuide(_settings, embedder=embedder(_settings))
+    engine = ChangeGuide(_settings, embedder=embedder(_settings))
+    # Embed the reranker's per-document profiles now, with the model load, rather than
+    # during someone's first question.
+    engine.warm()
+    return engine
 
 
 def embedder(settings: Settings) -> Embedder:
