@@ -15,19 +15,19 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the browser-driving helpers are shared with the browser test
+from tests.app.browser import ask, start_chromium, wait_until_serving  # noqa: E402
+
+ANSWER_TIMEOUT = 300  # seconds; the first answer of a fresh start also loads the model
 QUESTIONS = (
     "How do you read a run chart?",
     "What is a PDSA cycle?",
@@ -35,46 +35,6 @@ QUESTIONS = (
     "What should a board do to lead on quality?",
     "Why do improvements fail to spread beyond the pilot ward?",
 )
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1900",
-]
-
-
-def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("make run exited before the app was up")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise SystemExit(f"the app was not up after {timeout:.0f} s")
-
-
-def ask(driver: webdriver.Chrome, question: str) -> float:
-    wait = WebDriverWait(driver, 300)
-    before = len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']"))
-    box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']")))
-    started = time.perf_counter()
-    box.send_keys(question, Keys.ENTER)
-    wait.until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")) >= before + 2
-            and len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stDownloadButton']")) >= (before + 2) // 2
-        )
-    )
-    return time.perf_counter() - started
 
 
 def engine_seconds(driver: webdriver.Chrome) -> float:
@@ -101,11 +61,7 @@ def main() -> None:
         "CHANGEGUIDE_APP__PORT": str(args.port),
     }
     url = f"http://127.0.0.1:{args.port}"
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="changeguide-bench-chromium-")
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
+    profile = Path(tempfile.mkdtemp(prefix="changeguide-bench-chromium-"))
 
     t0 = time.perf_counter()
     server = subprocess.Popen(
@@ -118,15 +74,16 @@ def main() -> None:
     )
     driver = None
     try:
-        wait_healthy(url, server, timeout=1800)
+        if not wait_until_serving(url, server, timeout=1800):
+            raise SystemExit("make run exited, or the app was not up after 30 minutes")
         serving = time.perf_counter() - t0
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver = start_chromium(profile)
         driver.get(url)
-        first = ask(driver, QUESTIONS[0])
+        first = ask(driver, QUESTIONS[0], ANSWER_TIMEOUT)
         to_first_answer = time.perf_counter() - t0
         warm, engine = [], []
         for question in QUESTIONS[1:]:
-            warm.append(ask(driver, question))
+            warm.append(ask(driver, question, ANSWER_TIMEOUT))
             engine.append(engine_seconds(driver))
     finally:
         if driver is not None:

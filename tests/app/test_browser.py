@@ -14,32 +14,19 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.app.browser import CHROMEDRIVER, CHROMIUM, ask, start_chromium, wait_until_serving
 from tests.app.conftest import HOSTILE_QUESTION, REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = REPO / "test-artifacts"
 START_TIMEOUT = 90  # seconds for streamlit to serve its health check
 ANSWER_TIMEOUT = 120  # seconds for an answer (the first loads the model)
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1900",
-)
 
 
 def _free_port() -> int:
@@ -69,17 +56,8 @@ def app_url(app_index, tmp_path_factory) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start; its log:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
+        if not wait_until_serving(url, server, START_TIMEOUT):
+            pytest.fail(f"the app did not start; its log:\n{log.read_text(errors='replace')[-3000:]}")
         yield url
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -95,15 +73,8 @@ def browser():
         pytest.skip(
             "needs /usr/bin/chromium and /usr/bin/chromedriver (scripts/ensure_browser.sh installs them)"
         )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="changeguide-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROME_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    profile = Path(tempfile.mkdtemp(prefix="changeguide-chromium-"))
+    driver = start_chromium(profile)
     try:
         yield driver
     finally:
@@ -112,25 +83,7 @@ def browser():
 
 
 def _ask(driver, question: str) -> float:
-    """Type `question` into the chat and wait for its answer; returns the seconds it took."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    wait = WebDriverWait(driver, ANSWER_TIMEOUT)
-    before = len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']"))
-    box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']")))
-    started = time.perf_counter()
-    box.send_keys(question, Keys.ENTER)
-    # The exchange is drawn (question, answer and its download button) once the answer is in.
-    wait.until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")) >= before + 2
-            and len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stDownloadButton']")) >= (before + 2) // 2
-        )
-    )
-    return time.perf_counter() - started
+    return ask(driver, question, ANSWER_TIMEOUT)
 
 
 def test_a_manager_asks_and_sees_a_cited_answer(app_url, browser):
