@@ -190,20 +190,24 @@ def ask_all(
     return results, unresolved
 
 
+def _question_fields(q: Question, gold: set[str], missing: list[str]) -> dict[str, Any]:
+    """The fields of a result that come from the question itself, asked or not."""
+    return {
+        "id": q.id,
+        "question": q.question,
+        "tags": q.tags,
+        "answerable": q.answerable,
+        "gold_doc_ids": tuple(sorted(gold)),
+        "missing_gold": tuple(missing),
+        "gold_phrases": q.gold_phrases,
+        "reference_answer": q.reference_answer,
+        "expected_decision": q.expected_decision,
+        "history_turns": len(q.history),
+    }
+
+
 def _failed(q: Question, gold: set[str], missing: list[str], error: str) -> QuestionResult:
-    return QuestionResult(
-        id=q.id,
-        question=q.question,
-        tags=q.tags,
-        answerable=q.answerable,
-        gold_doc_ids=tuple(sorted(gold)),
-        missing_gold=tuple(missing),
-        gold_phrases=q.gold_phrases,
-        reference_answer=q.reference_answer,
-        expected_decision=q.expected_decision,
-        history_turns=len(q.history),
-        error=error,
-    )
+    return QuestionResult(**_question_fields(q, gold, missing), error=error)
 
 
 def _result(
@@ -237,27 +241,18 @@ def _result(
             )
         )
     return QuestionResult(
-        id=q.id,
-        question=q.question,
-        tags=q.tags,
-        answerable=q.answerable,
+        **_question_fields(q, gold, missing),
         standalone_question=answer.standalone_question,
         answer=answer.text,
         abstained=answer.abstained,
         backend=answer.backend,
-        gold_doc_ids=tuple(sorted(gold)),
-        missing_gold=tuple(missing),
-        gold_phrases=q.gold_phrases,
         ranking=tuple(ranking),
         ranking_sources=tuple(source_of[d] for d in ranking),
         citations=tuple(checks),
-        reference_answer=q.reference_answer,
         rouge_l_f1=metrics.rouge_l_f1(answer.text, q.reference_answer) if q.reference_answer else None,
-        expected_decision=q.expected_decision,
         decision=metrics.decision_of(answer.text) if generative and q.expected_decision else None,
         latency_ms=float(answer.timings_ms.get("total", 0.0)),
         timings_ms=dict(answer.timings_ms),
-        history_turns=len(q.history),
         notice=answer.notice,
     )
 
