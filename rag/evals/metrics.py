@@ -47,6 +47,7 @@ class QuestionResult:
     question: str
     tags: tuple[str, ...]
     answerable: bool
+    style: str | None = None
     standalone_question: str = ""
     answer: str = ""
     abstained: bool = True
@@ -55,6 +56,7 @@ class QuestionResult:
     missing_gold: tuple[str, ...] = ()
     gold_phrases: tuple[str, ...] = ()
     ranking: tuple[str, ...] = ()  # distinct document ids, best first
+    passage_docs: tuple[str, ...] = ()  # document ids of the k passages handed to the answerer
     ranking_sources: tuple[str, ...] = ()
     citations: tuple[CitationCheck, ...] = ()
     reference_answer: str | None = None
@@ -77,6 +79,11 @@ class QuestionResult:
         if not self.gold_phrases:
             return None
         return phrase_found([c.excerpt for c in self.citations], self.gold_phrases)
+
+    @property
+    def gold_in_passages(self) -> bool:
+        """Whether a gold document is among the passages the answerer was given."""
+        return bool(set(self.passage_docs) & set(self.gold_doc_ids))
 
     @property
     def gold_cited(self) -> bool:
@@ -183,6 +190,7 @@ def retrieval_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
         out[f"hit@{k}"] = _mean(hit_at(r.ranking, r.gold_doc_ids, k) for r in scored)
     out["mrr"] = _mean(reciprocal_rank(r.ranking, r.gold_doc_ids) for r in scored)
     out["ndcg@10"] = _mean(ndcg_at(r.ranking, r.gold_doc_ids, 10) for r in scored)
+    out["passage_hit"] = _share(r.gold_in_passages for r in scored)
     return out
 
 
@@ -277,6 +285,29 @@ TAG_FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
     ("rougeL_f1", lambda a: a["answer"]["rougeL_f1"]),
     ("latency_p50", lambda a: a["latency_ms"]["p50"]),
 )
+
+
+# Per question style (evals/README.md): what a manager sees of each kind of question.
+STYLE_FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("n_answerable", lambda a: a["n_answerable"]),
+    ("n_out_of_scope", lambda a: a["abstention"]["n_out_of_scope"]),
+    ("gold_retrieved", lambda a: a["retrieval"]["passage_hit"]),
+    ("gold_cited", lambda a: a["citations"]["recall"]),
+    ("phrase_hit", lambda a: a["citations"]["phrase_hit"]),
+    ("false_abstentions", lambda a: a["abstention"]["false_abstentions"]),
+    ("out_of_scope_declined", lambda a: a["abstention"]["recall"]),
+)
+
+
+def per_style(results: Sequence[QuestionResult], *, generative: bool) -> dict[str, dict[str, Any]]:
+    """The figures of STYLE_FIGURES for each question style present, plus "all"."""
+    styles = sorted({r.style for r in results if r.style})
+    out: dict[str, dict[str, Any]] = {}
+    for style in [*styles, "all"] if styles else []:
+        subset = results if style == "all" else [r for r in results if r.style == style]
+        agg = aggregate(subset, generative=generative)
+        out[style] = {name: read(agg) for name, read in STYLE_FIGURES}
+    return out
 
 
 def per_tag(results: Sequence[QuestionResult], *, generative: bool) -> dict[str, dict[str, Any]]:

@@ -19,6 +19,19 @@ from rag.types import Turn
 MAX_ERRORS_SHOWN = 20  # a badly broken file should not flood the terminal
 
 Decision = Literal["yes", "no", "maybe"]
+# How a question is put, for per-style figures (evals/README.md describes each style).
+Style = Literal[
+    "situation",  # a first-person predicament: "my nurses are exhausted by constant change..."
+    "paraphrase",  # the point of a document asked without its title words
+    "colloquial",  # everyday or blunt wording: "how do I stop my project fizzling out?"
+    "typo",  # misspellings and missing punctuation, as typed in a hurry
+    "comparison",  # which of two things, or how they differ
+    "multi-part",  # two questions in one
+    "follow-up",  # leans on `history` to be understood
+    "definition",  # what something is
+    "number-fact",  # a figure, a date, a name
+]
+STYLES: tuple[str, ...] = Style.__args__  # type: ignore[attr-defined]
 
 
 class HistoryTurn(BaseModel):
@@ -52,6 +65,7 @@ class Question(BaseModel):
     expected_decision: Decision | None = Field(
         None, description="yes/no/maybe (PubMedQA), scored against a generative answer."
     )
+    style: Style | None = Field(None, description="How the question is put, for per-style figures.")
 
     @field_validator("id", "question")
     @classmethod
@@ -75,6 +89,8 @@ class Question(BaseModel):
             raise ValueError(
                 "an out-of-scope question (answerable: false) cannot have gold sources or phrases"
             )
+        if self.style == "follow-up" and not self.history:
+            raise ValueError("a follow-up (style: follow-up) needs its history")
         return self
 
     @property

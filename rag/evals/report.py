@@ -20,6 +20,7 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("retrieval", "hit@10", "retrieval hit@10"),
     ("retrieval", "mrr", "retrieval MRR@10"),
     ("retrieval", "ndcg@10", "retrieval nDCG@10"),
+    ("retrieval", "passage_hit", "gold document among the passages"),
     ("citations", "precision", "citation precision"),
     ("citations", "recall", "citation recall"),
     ("citations", "phrase_hit", "gold phrase in a citation"),
@@ -92,6 +93,11 @@ def render_markdown(report: dict[str, Any], plots: Sequence[str] = ()) -> str:
     if tags:
         keys = list(next(iter(tags.values())).keys())
         lines += _table(["tag", *keys], [(tag, *(figs[k] for k in keys)) for tag, figs in tags.items()])
+    styles = report.get("per_style", {})
+    if styles:
+        keys = list(next(iter(styles.values())).keys())
+        lines += ["", "## By question style", ""]
+        lines += _table(["style", *keys], [(st, *(figs[k] for k in keys)) for st, figs in styles.items()])
     for plot in plots:
         lines += ["", f"![{plot}]({plot})"]
     lines += ["", "## Questions that went wrong", ""]

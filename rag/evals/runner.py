@@ -197,6 +197,7 @@ def _question_fields(q: Question, gold: set[str], missing: list[str]) -> dict[st
         "question": q.question,
         "tags": q.tags,
         "answerable": q.answerable,
+        "style": q.style,
         "gold_doc_ids": tuple(sorted(gold)),
         "missing_gold": tuple(missing),
         "gold_phrases": q.gold_phrases,
@@ -247,6 +248,7 @@ def _result(
         abstained=answer.abstained,
         backend=answer.backend,
         ranking=tuple(ranking),
+        passage_docs=tuple(metrics.distinct(p.chunk.doc_id for p in answer.retrieved)),
         ranking_sources=tuple(source_of[d] for d in ranking),
         citations=tuple(checks),
         rouge_l_f1=metrics.rouge_l_f1(answer.text, q.reference_answer) if q.reference_answer else None,
@@ -264,6 +266,7 @@ def result_row(result: QuestionResult) -> dict[str, Any]:
     row["gold_rank"] = result.gold_rank
     row["hit@5"] = bool(metrics.hit_at(result.ranking, gold, 5)) if gold else None
     row["gold_cited"] = result.gold_cited
+    row["gold_in_passages"] = result.gold_in_passages if gold else None
     row["phrase_hit"] = result.phrase_hit
     return row
 
@@ -283,6 +286,7 @@ def build_report(
     generative = backend != "extractive"
     report = metrics.aggregate(results, generative=generative)
     report["per_tag"] = metrics.per_tag(results, generative=generative)
+    report["per_style"] = metrics.per_style(results, generative=generative)
     report["index_fingerprint"] = engine.index.fingerprint
     report["config"] = {
         "dataset": options.dataset,

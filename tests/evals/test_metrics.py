@@ -15,6 +15,7 @@ from rag.evals.metrics import (
     first_relevant_rank,
     hit_at,
     ndcg_at,
+    per_style,
     per_tag,
     percentile,
     phrase_found,
@@ -201,3 +202,27 @@ def test_per_tag_figures():
     )
     assert tags["out-of-scope"]["abstention_correct"] == pytest.approx(0.5)
     assert tags["out-of-scope"]["hit@5"] is None, "no retrieval figures without answerable questions"
+
+
+def test_per_style_figures_count_passages_citations_and_abstentions():
+    from dataclasses import replace
+
+    base = _results()
+    styled = [
+        replace(base[0], style="situation", passage_docs=("g1", "a")),
+        replace(base[1], style="situation", passage_docs=("a", "b")),
+        replace(base[2], style="typo", passage_docs=()),
+        replace(base[3], style="situation"),
+        replace(base[4], style="typo"),
+    ]
+    styles = per_style(styled, generative=False)
+    assert list(styles) == ["situation", "typo", "all"], styles
+    situation = styles["situation"]
+    assert (situation["n_answerable"], situation["n_out_of_scope"]) == (2, 1)
+    assert situation["gold_retrieved"] == pytest.approx(0.5), "q1's gold is among its passages, q2's is not"
+    assert situation["false_abstentions"] == 0.0 and situation["out_of_scope_declined"] == 1.0
+    typo = styles["typo"]
+    assert typo["gold_retrieved"] == 0.0 and typo["false_abstentions"] == 1.0
+    assert typo["out_of_scope_declined"] == 0.0, "o2 was answered"
+    assert styles["all"]["gold_retrieved"] == pytest.approx(1 / 3)
+    assert per_style(base, generative=False) == {}, "a set without styles has no style table"

@@ -137,3 +137,17 @@ def test_starter_set_is_not_the_dev_set(starter):
     dev = {normalise(q.question) for q in load_questions(DEV)}
     shared = [q.id for q in starter if normalise(q.question) in dev]
     assert not shared, f"starter questions also in the tuning set: {shared}"
+
+
+def test_style_is_one_of_the_named_styles_and_follow_ups_carry_history():
+    ok = _line(id="s", question="my ward keeps failing audits, help?", gold_sources=["x.md"], style="situation")
+    assert parse_questions([ok])[0].style == "situation"
+    lines = [
+        _line(id="bad", question="What?", gold_sources=["x.md"], style="rant"),
+        _line(id="fu", question="and for community teams?", gold_sources=["x.md"], style="follow-up"),
+    ]
+    with pytest.raises(QuestionSetError) as info:
+        parse_questions(lines, name="s.jsonl")
+    message = str(info.value)
+    assert "s.jsonl:1: style: Input should be 'situation'" in message, message
+    assert "s.jsonl:2: (record): Value error, a follow-up (style: follow-up) needs its history" in message
