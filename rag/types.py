@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Format = Literal["pdf", "docx", "html", "markdown", "text"]
+Format = Literal["pdf", "docx", "pptx", "xlsx", "csv", "html", "markdown", "text"]
 
 
 def content_hash(*parts: str, length: int = 16) -> str:
