@@ -3,6 +3,9 @@
 Document text is data, never markup. Everything that comes from a document reaches the page
 through `escape_markdown` (for `st.markdown`) or `html_text` (inside the app's own fixed HTML,
 shown with `st.html`), so HTML, scripts and Markdown links inside a document show as plain text.
+Before that, excerpts are cleaned of their own Markdown syntax (`rag.answer.display`): a quote
+reads "small tests of change", not "\\*\\*small tests\\*\\* of change"; the cuts between
+highlighted and plain text are placed through the display's map back to the stored offsets.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePath
 
+from rag.answer.display import clean, display_text
 from rag.types import Answer, Citation, SourceDocument, Turn
 
 # Characters with a meaning in Streamlit's Markdown: CommonMark and GFM syntax, `$` (LaTeX),
@@ -143,20 +147,26 @@ def context_span(doc: SourceDocument, start: int, end: int) -> tuple[int, int, s
 
 
 def citation_card(citation: Citation, doc: SourceDocument | None) -> CitationCard:
-    """The card of one citation; `doc` (its stored document) supplies the surrounding text."""
-    excerpt = citation.excerpt
+    """The card of one citation; `doc` (its stored document) supplies the surrounding text.
+
+    Every piece is display text (Markdown syntax removed); the cited sentence is cut out of the
+    shown excerpt where its stored offsets fall, so the highlight covers exactly its words.
+    """
+    shown = display_text(citation.excerpt, base=citation.start)
     s0, s1 = citation.sentence_start, citation.sentence_end
     if s0 is not None and s1 is not None and citation.start <= s0 < s1 <= citation.end:
-        a, b = s0 - citation.start, s1 - citation.start
-        before, sentence, after = excerpt[:a], excerpt[a:b], excerpt[b:]
+        before, sentence, after = shown.split(s0, s1)
     else:
-        before, sentence, after = excerpt, "", ""
+        before, sentence, after = shown.text, "", ""
     label, ctx_before, ctx_after = "", "", ""
     # Only trust the offsets when the stored text still holds the excerpt there (it always should).
-    if doc is not None and doc.text[citation.start : citation.end] == excerpt:
+    if doc is not None and doc.text[citation.start : citation.end] == citation.excerpt:
         lo, hi, label = context_span(doc, citation.start, citation.end)
-        ctx_before = ("…" if lo > 0 else "") + doc.text[lo : citation.start]
-        ctx_after = doc.text[citation.end : hi] + ("…" if hi < len(doc.text) else "")
+        # Cleaned as one stretch, so syntax spanning the excerpt's edges (a link, bold) is read whole.
+        context = display_text(doc.text[lo:hi], base=lo)
+        head, _, tail = context.split(citation.start, citation.end)
+        ctx_before = ("…" if lo > 0 else "") + head
+        ctx_after = tail + ("…" if hi < len(doc.text) else "")
     return CitationCard(
         n=citation.n,
         title=citation.title or source_name(citation.source),
@@ -189,7 +199,7 @@ def answer_markdown(answer: Answer) -> str:
         return escape_markdown(answer.text)
     parts = []
     for sentence in answer.sentences:
-        text = escape_markdown(sentence.text)
+        text = escape_markdown(clean(sentence.text))
         if sentence.citations:
             text += f" **{_marker(sentence.citations)}**"
         if not sentence.verified:
@@ -222,7 +232,7 @@ def export_markdown(answer: Answer, when: datetime | None = None) -> str:
             lines.append("")
     else:
         sentences = [
-            escape_export(s.text)
+            escape_export(clean(s.text))
             + (f" {_marker(s.citations)}" if s.citations else "")
             + ("" if s.verified else " *(unverified)*")
             for s in answer.sentences
@@ -237,7 +247,7 @@ def export_markdown(answer: Answer, when: datetime | None = None) -> str:
             lines.append(
                 f"**\\[{c.n}\\]** {escape_export(c.title or source_name(c.source))} — {escape_export(where)}"
             )
-            lines += ["", f"> {escape_export(c.excerpt)}", ""]
+            lines += ["", f"> {escape_export(clean(c.excerpt))}", ""]
     lines += [
         "---",
         f"Answered by Change Guide ({answer.backend} backend) on {when:%Y-%m-%d %H:%M} UTC; "

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from rag.answer.display import clean
 from rag.cli import EXIT_OK, add_index_argument
 from rag.config import Settings
 from rag.errors import IndexNotFoundError, InvalidQuestionError
@@ -133,7 +134,7 @@ def print_answer(answer: Answer, out: TextIO) -> None:
         out.write(f"(understood as: {answer.standalone_question})\n\n")
     if answer.notice:
         out.write(f"Note: {answer.notice}\n\n")
-    out.write(textwrap.fill(answer.text, WIDTH) + "\n")
+    out.write(textwrap.fill(clean(answer.text), WIDTH) + "\n")
     if answer.abstained:
         if answer.nearest_documents:
             out.write("\nNearest documents:\n")
@@ -145,7 +146,7 @@ def print_answer(answer: Answer, out: TextIO) -> None:
         where = _where(citation)
         flag = "" if citation.verified else " [not verified]"
         out.write(f"[{citation.n}] {citation.title}{', ' + where if where else ''}{flag}\n")
-        excerpt = " ".join(citation.excerpt.split())
+        excerpt = " ".join(clean(citation.excerpt).split())  # shown clean; --json keeps it verbatim
         out.write(
             textwrap.fill(f'"{excerpt}"', WIDTH, initial_indent="    ", subsequent_indent="    ") + "\n"
         )
