@@ -23,10 +23,10 @@ from rag.errors import (
 from rag.index.embedding import Embedder
 from rag.index.locking import ReadWriteLock
 from rag.retrieve.dense import CachedEmbedder
-from rag.retrieve.diversity import cap_per_document
+from rag.retrieve.diversity import cap_per_document, collapse_duplicates, with_also_in
 from rag.retrieve.hybrid import MODES, HybridRetriever, Mode
 from rag.retrieve.rerank import FeatureReranker, FusionOrder, Reranker
-from rag.types import Answer, DocumentRef, Filters, ScoredChunk, Turn
+from rag.types import Answer, Citation, DocumentRef, Filters, ScoredChunk, Turn
 
 if TYPE_CHECKING:
     from rag.answer.base import Generator
@@ -128,11 +128,14 @@ class ChangeGuide:
             )
             t1 = time.perf_counter()
             ranked = self.reranker.rerank(standalone, candidates, len(candidates))
-            passages = cap_per_document(ranked, k, self.settings.retrieval.per_doc_cap)
+            # A passage repeated in another document (yearly reports) is handed over once.
+            unique, _ = collapse_duplicates(ranked, self.index.duplicate_links([r.chunk.id for r in ranked]))
+            passages = cap_per_document(unique, k, self.settings.retrieval.per_doc_cap)
             t2 = time.perf_counter()
             fingerprint = self.index.fingerprint
         # The answer reads only the passages in hand, so a slow LLM server never holds up an ingest.
         draft = generator.generate(standalone, passages, on_token=on_token)
+        citations = self._mark_also_in(draft.citations)
         t3 = time.perf_counter()
         return Answer(
             question=text,
@@ -140,7 +143,7 @@ class ChangeGuide:
             text=draft.text,
             abstained=draft.abstained,
             backend=generator.name,
-            citations=draft.citations,
+            citations=citations,
             sentences=draft.sentences,
             retrieved=tuple(passages),
             ranking=tuple(ranked),
@@ -154,6 +157,28 @@ class ChangeGuide:
             index_fingerprint=fingerprint,
             notice=draft.notice,
         )
+
+    def _mark_also_in(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
+        """The citations with `also_in`: other documents whose near-duplicate passage holds the same quote."""
+        if not citations:
+            return citations
+        with self._lock.read():
+            links = self.index.duplicate_links([c.chunk_id for c in citations])
+            if not links:
+                return citations
+            other_ids = list(dict.fromkeys(x.other_id for found in links.values() for x in found))
+            try:
+                partners = {c.id: c for c in self.index.get_chunks(other_ids)}
+            except (
+                KeyError
+            ):  # a linked document went in the meantime: say nothing rather than something stale
+                return citations
+            titles = {
+                r.doc_id: (r.title, r.source)
+                for d in {c.doc_id for c in partners.values()}
+                if (r := self.index.get_document(d)) is not None
+            }
+        return with_also_in(citations, links, partners, titles)
 
     def warm(self) -> None:
         """Fill the per-document caches (the reranker's document profiles) so first questions are fast.

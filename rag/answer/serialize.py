@@ -23,6 +23,8 @@ def _citation(citation: Citation) -> dict[str, Any]:
         "end": citation.end,
         "score": round(float(citation.score), 4),
         "verified": bool(citation.verified),
+        # Other documents holding the same passage (near-duplicates collapsed into this quote).
+        "also_in": [{"doc_id": r.doc_id, "title": r.title, "source": r.source} for r in citation.also_in],
     }
 
 

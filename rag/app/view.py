@@ -109,6 +109,7 @@ class CitationCard:
     context_after: str
     verified: bool
     score: float
+    also_in: tuple[str, ...] = ()  # titles of other documents holding the same passage
 
     @property
     def excerpt(self) -> str:
@@ -180,6 +181,7 @@ def citation_card(citation: Citation, doc: SourceDocument | None) -> CitationCar
         context_after=ctx_after,
         verified=citation.verified,
         score=citation.score,
+        also_in=tuple(ref.title or source_name(ref.source) for ref in citation.also_in),
     )
 
 
@@ -248,6 +250,9 @@ def export_markdown(answer: Answer, when: datetime | None = None) -> str:
                 f"**\\[{c.n}\\]** {escape_export(c.title or source_name(c.source))} — {escape_export(where)}"
             )
             lines += ["", f"> {escape_export(clean(c.excerpt))}", ""]
+            if c.also_in:
+                also = "; ".join(escape_export(r.title or source_name(r.source)) for r in c.also_in)
+                lines += [f"*Also in:* {also}", ""]
     lines += [
         "---",
         f"Answered by Change Guide ({answer.backend} backend) on {when:%Y-%m-%d %H:%M} UTC; "

@@ -151,3 +151,9 @@ def print_answer(answer: Answer, out: TextIO) -> None:
             textwrap.fill(f'"{excerpt}"', WIDTH, initial_indent="    ", subsequent_indent="    ") + "\n"
         )
         out.write(f"    {citation.source}\n")
+        if citation.also_in:
+            also = "; ".join(f"{ref.title} ({ref.source})" for ref in citation.also_in)
+            out.write(
+                textwrap.fill(f"also in: {also}", WIDTH, initial_indent="    ", subsequent_indent="    ")
+                + "\n"
+            )

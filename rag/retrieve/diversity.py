@@ -1,10 +1,76 @@
-"""Diversity: keep one long document from filling every slot."""
+"""Diversity: keep one long document from filling every slot, and one passage from appearing twice.
+
+Near-duplicate passages in different documents (a trust's yearly reports repeat paragraphs) are
+collapsed before the answerer sees them: the better-ranked one stays, and the documents of the
+others are named on its citations ("also in: ...").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 
-from rag.types import ScoredChunk
+from rag.index.duplicates import EXCERPT_CONTAINMENT, DuplicateLink, containment
+from rag.types import Chunk, Citation, DocumentRef, ScoredChunk
+
+
+def collapse_duplicates(
+    ranked: Sequence[ScoredChunk], links: Mapping[str, Collection[DuplicateLink]]
+) -> tuple[list[ScoredChunk], dict[str, list[ScoredChunk]]]:
+    """`ranked` without passages that nearly repeat a better-ranked one; order is preserved.
+
+    Args:
+        ranked: candidates, best first.
+        links: each chunk's near-duplicates in other documents (`Index.duplicate_links`).
+
+    Returns:
+        The kept passages, and for each kept chunk id the passages collapsed into it.
+    """
+    kept: list[ScoredChunk] = []
+    collapsed: dict[str, list[ScoredChunk]] = {}
+    kept_by_id: dict[str, str] = {}  # chunk id -> the kept chunk it was collapsed into (or itself)
+    for item in ranked:
+        chunk_id = item.chunk.id
+        partner = next(
+            (kept_by_id[x.other_id] for x in links.get(chunk_id, ()) if x.other_id in kept_by_id), None
+        )
+        if partner is None:
+            kept.append(item)
+            kept_by_id[chunk_id] = chunk_id
+        else:
+            collapsed.setdefault(partner, []).append(item)
+            kept_by_id[chunk_id] = partner
+    return kept, collapsed
+
+
+def with_also_in(
+    citations: Sequence[Citation],
+    links: Mapping[str, Collection[DuplicateLink]],
+    partners: Mapping[str, Chunk],
+    titles: Mapping[str, tuple[str, str]],
+) -> tuple[Citation, ...]:
+    """Citations naming the other documents whose near-duplicate chunk holds the quoted excerpt.
+
+    Args:
+        citations: the answer's citations.
+        links: near-duplicates of the cited chunks (`Index.duplicate_links`).
+        partners: the linked chunks, by id (their text is checked for the excerpt).
+        titles: (title, source) by document id.
+    """
+    out = []
+    for citation in citations:
+        refs: dict[str, DocumentRef] = {}
+        for link in links.get(citation.chunk_id, ()):
+            other = partners.get(link.other_id)
+            if other is None or link.other_doc_id in refs or link.other_doc_id == citation.doc_id:
+                continue
+            if containment(citation.excerpt, other.text) >= EXCERPT_CONTAINMENT:
+                title, source = titles.get(link.other_doc_id, (link.other_doc_id, ""))
+                refs[link.other_doc_id] = DocumentRef(
+                    link.other_doc_id, title, source, round(link.similarity, 3)
+                )
+        out.append(replace(citation, also_in=tuple(refs.values())) if refs else citation)
+    return tuple(out)
 
 
 def cap_per_document(ranked: Sequence[ScoredChunk], k: int, cap: int) -> list[ScoredChunk]:
