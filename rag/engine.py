@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.answer.locate import locate
 from rag.config import Settings
 from rag.errors import (
     BackendUnavailableError,
@@ -135,7 +136,7 @@ class ChangeGuide:
             fingerprint = self.index.fingerprint
         # The answer reads only the passages in hand, so a slow LLM server never holds up an ingest.
         draft = generator.generate(standalone, passages, on_token=on_token)
-        citations = self._mark_also_in(draft.citations)
+        citations = self._finish_citations(draft.citations)
         t3 = time.perf_counter()
         return Answer(
             question=text,
@@ -158,11 +159,14 @@ class ChangeGuide:
             notice=draft.notice,
         )
 
-    def _mark_also_in(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
-        """The citations with `also_in`: other documents whose near-duplicate passage holds the same quote."""
+    def _finish_citations(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
+        """The answerer's citations with the pages and section of each excerpt itself (a chunk may start
+        pages or slides earlier) and `also_in`: other documents whose near-duplicate passage holds the quote."""
         if not citations:
             return citations
         with self._lock.read():
+            spans = {d: self.index.document_spans(d) for d in {c.doc_id for c in citations}}
+            citations = tuple(locate(c, *spans[c.doc_id]) if spans[c.doc_id] else c for c in citations)
             links = self.index.duplicate_links([c.chunk_id for c in citations])
             if not links:
                 return citations

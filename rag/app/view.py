@@ -65,13 +65,19 @@ def excerpt_html(before: str, marked: str, after: str, *, mark_style: str = MARK
     return f'<div style="{EXCERPT_STYLE}">{html_text(before)}{mark}{html_text(after)}</div>'
 
 
-def page_label(page: int | None, page_end: int | None) -> str:
-    """ "p. 4", "pp. 4–6" or "" when the document has no pages."""
+def page_label(page: int | None, page_end: int | None, *, slides: bool = False) -> str:
+    """ "p. 4", "pp. 4–6" ("slide 4", "slides 4–6" for a deck) or "" when the document has no pages."""
     if page is None:
         return ""
+    one, many = ("slide", "slides") if slides else ("p.", "pp.")
     if page_end is not None and page_end != page:
-        return f"pp. {page}–{page_end}"
-    return f"p. {page}"
+        return f"{many} {page}–{page_end}"
+    return f"{one} {page}"
+
+
+def is_slide_deck(source: str) -> bool:
+    """Whether a source's pages are slides (a PowerPoint deck)."""
+    return PurePath(source).suffix.lower() == ".pptx"
 
 
 def source_name(source: str) -> str:
@@ -89,7 +95,10 @@ def section_label(section: str | None, title: str) -> str:
 
 def location(citation: Citation) -> str:
     """Where an excerpt lies: page and section, e.g. "p. 4 · Methods > Sampling"."""
-    parts = [page_label(citation.page, citation.page_end), section_label(citation.section, citation.title)]
+    parts = [
+        page_label(citation.page, citation.page_end, slides=is_slide_deck(citation.source)),
+        section_label(citation.section, citation.title),
+    ]
     return " · ".join(p for p in parts if p)
 
 
@@ -135,7 +144,8 @@ def context_span(doc: SourceDocument, start: int, end: int) -> tuple[int, int, s
     pages = [p for p in doc.pages if p.start < end and p.end > start]
     if pages:
         first, last = pages[0], pages[-1]
-        label = f"Page {first.page}" if first.page == last.page else f"Pages {first.page}–{last.page}"
+        unit = "Slide" if is_slide_deck(doc.source) else "Page"
+        label = f"{unit} {first.page}" if first.page == last.page else f"{unit}s {first.page}–{last.page}"
         return min(first.start, start), max(last.end, end), label
     lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
     line_start = text.find("\n", lo, start)

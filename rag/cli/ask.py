@@ -119,7 +119,8 @@ def _where(citation: Citation) -> str:
     parts = []
     if citation.page is not None:
         pages = citation.page_end not in (None, citation.page)
-        parts.append(f"pp. {citation.page}-{citation.page_end}" if pages else f"p. {citation.page}")
+        one, many = ("slide", "slides") if Path(citation.source).suffix.lower() == ".pptx" else ("p.", "pp.")
+        parts.append(f"{many} {citation.page}-{citation.page_end}" if pages else f"{one} {citation.page}")
     section = citation.section or ""
     if section.startswith(citation.title):  # Markdown section paths start with the document's title
         section = section[len(citation.title) :].lstrip(" >")

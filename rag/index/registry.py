@@ -226,6 +226,17 @@ class Registry:
             ingested_at=record.ingested_at,
         )
 
+    def spans(self, doc_id: str) -> tuple[tuple[PageSpan, ...], tuple[SectionSpan, ...]] | None:
+        """A document's page and section spans (without its text), or None if unknown."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pages, sections FROM documents WHERE doc_id=?", (doc_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        pages = tuple(PageSpan(*span) for span in json.loads(row[0]))
+        return pages, tuple(SectionSpan(*span) for span in json.loads(row[1]))
+
     def chunk_ids(self, doc_id: str) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))

@@ -24,7 +24,7 @@ from rag.index.locking import ReadWriteLock
 from rag.index.manifest import BM25, CHROMA, JOURNAL, REGISTRY, check_manifest, now
 from rag.index.registry import DocumentRecord, Registry, matching_documents
 from rag.index.vector_store import ChromaVectorStore, VectorStore
-from rag.types import Chunk, Filters, SourceDocument
+from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
 
 __all__ = ["BM25", "CHROMA", "JOURNAL", "REGISTRY", "DocumentRecord", "Index", "IndexStats"]
 
@@ -136,6 +136,11 @@ class Index:
         """The stored document with its text, pages and sections (for viewers)."""
         with self._lock.read():
             return self._registry.source_document(doc_id)
+
+    def document_spans(self, doc_id: str) -> tuple[tuple[PageSpan, ...], tuple[SectionSpan, ...]] | None:
+        """A document's page and section spans, without reading its text (None for an unknown id)."""
+        with self._lock.read():
+            return self._registry.spans(doc_id)
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """The chunks with these ids, in the same order.

@@ -112,3 +112,29 @@ def test_card_of_a_real_markdown_excerpt_highlights_the_cited_words(shared_docs)
         doc.text[s:e].startswith("Thus, the total number")
         and doc.text[citation.start : citation.end] == citation.excerpt
     )
+
+
+def test_a_citation_is_relocated_to_its_excerpts_own_slide_and_section():
+    from rag.answer.locate import locate
+    from rag.types import PageSpan, SectionSpan
+
+    pages = (PageSpan(9, 0, 100), PageSpan(10, 102, 150), PageSpan(11, 152, 400))
+    sections = (SectionSpan("Hazard function", 0, 102), SectionSpan("Censuring", 102, 400))
+    citation = Citation(
+        n=1,
+        chunk_id="c",
+        doc_id="d",
+        title="Deck",
+        source="/x/deck.pptx",
+        excerpt="x" * 40,
+        start=200,
+        end=240,
+        score=0.5,
+        page=9,
+        page_end=11,
+        section="Hazard function",
+    )
+    moved = locate(citation, pages, sections)
+    assert (moved.page, moved.page_end, moved.section) == (11, 11, "Censuring")
+    assert locate(moved, pages, sections) is moved, "already right: unchanged"
+    assert locate(citation, (), ()) is citation, "a document without spans keeps the chunk's location"
