@@ -24,7 +24,7 @@ from rag.errors import (
 from rag.index.embedding import Embedder
 from rag.index.locking import ReadWriteLock
 from rag.retrieve.dense import CachedEmbedder
-from rag.retrieve.diversity import cap_per_document, collapse_duplicates, with_also_in
+from rag.retrieve.diversity import cap_per_document, collapse_duplicates, merge_repeated_quotes, with_also_in
 from rag.retrieve.hybrid import MODES, HybridRetriever, Mode
 from rag.retrieve.rerank import FeatureReranker, FusionOrder, Reranker
 from rag.types import Answer, Citation, DocumentRef, Filters, ScoredChunk, Turn
@@ -136,16 +136,18 @@ class ChangeGuide:
             fingerprint = self.index.fingerprint
         # The answer reads only the passages in hand, so a slow LLM server never holds up an ingest.
         draft = generator.generate(standalone, passages, on_token=on_token)
-        citations = self._finish_citations(draft.citations)
+        answer_text, sentences, citations = merge_repeated_quotes(
+            draft.text, draft.sentences, self._finish_citations(draft.citations)
+        )
         t3 = time.perf_counter()
         return Answer(
             question=text,
             standalone_question=standalone,
-            text=draft.text,
+            text=answer_text,
             abstained=draft.abstained,
             backend=generator.name,
             citations=citations,
-            sentences=draft.sentences,
+            sentences=sentences,
             retrieved=tuple(passages),
             ranking=tuple(ranked),
             nearest_documents=_nearest_documents(ranked) if draft.abstained else (),

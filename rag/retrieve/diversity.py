@@ -7,11 +7,12 @@ others are named on its citations ("also in: ...").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from rag.index.duplicates import EXCERPT_CONTAINMENT, DuplicateLink, containment
-from rag.types import Chunk, Citation, DocumentRef, ScoredChunk
+from rag.types import AnswerSentence, Chunk, Citation, DocumentRef, ScoredChunk
 
 
 def collapse_duplicates(
@@ -101,3 +102,46 @@ def cap_per_document(ranked: Sequence[ScoredChunk], k: int, cap: int) -> list[Sc
         # The loop ran through every candidate without filling k slots: relax the cap.
         kept.extend(held[: k - len(kept)])
     return [ranked[i] for i in sorted(kept)]
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def merge_repeated_quotes(
+    text: str, sentences: Sequence[AnswerSentence], citations: Sequence[Citation]
+) -> tuple[str, tuple[AnswerSentence, ...], tuple[Citation, ...]]:
+    """One citation for a quote cited from two documents (a generative backend may cite both copies).
+
+    A later citation whose excerpt is (nearly) contained in an earlier one's from another
+    document is dropped: its markers point at the earlier citation, which names its document
+    in `also_in`. Other citation numbers are kept as they are.
+    """
+    kept: list[Citation] = []
+    renumber: dict[int, int] = {}
+    for citation in citations:
+        twin = next(
+            (
+                k
+                for k in kept
+                if k.doc_id != citation.doc_id
+                and max(containment(citation.excerpt, k.excerpt), containment(k.excerpt, citation.excerpt))
+                >= EXCERPT_CONTAINMENT
+            ),
+            None,
+        )
+        if twin is None:
+            kept.append(citation)
+            continue
+        renumber[citation.n] = twin.n
+        ref = DocumentRef(citation.doc_id, citation.title, citation.source, 1.0)
+        if all(r.doc_id != citation.doc_id for r in twin.also_in):
+            index = kept.index(twin)
+            kept[index] = replace(twin, also_in=(*twin.also_in, ref))
+    if not renumber:
+        return text, tuple(sentences), tuple(citations)
+    text = _MARKER.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text)
+    text = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", text)  # "[1] [1]" after merging reads once
+    merged = tuple(
+        replace(s, citations=tuple(dict.fromkeys(renumber.get(n, n) for n in s.citations))) for s in sentences
+    )
+    return text, merged, tuple(kept)
