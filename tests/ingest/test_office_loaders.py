@@ -55,6 +55,7 @@ def test_deck_slides_are_pages_and_titles_are_sections(deck):
     assert deck.format == "pptx" and deck.page_count == 12
     assert [p.page for p in deck.pages] == list(range(1, 13)), "one page span per slide"
     assert deck.title == "Survival Analysis", "the first slide's title, not the template's name"
+    assert deck.meta["year"] == 2025, "last saved in May 2025 (the template dates from 2016)"
     censoring = deck.text.index("We have some information about a participant’s event time")
     assert slide_of(deck, censoring) == 11 and section_at(deck, censoring) == "Censuring"
     for page in deck.pages:
@@ -115,6 +116,7 @@ def test_workbook_sheets_are_sections_prose_and_data(workbook):
     terms = workbook.text.index("You may re-use this publication (not including logos) free of charge")
     assert section_at(workbook, terms) == "Terms and conditions", "a prose sheet reads as text"
     assert workbook.meta["n_tables"] >= 7 and workbook.meta["rows_left_out"] == 0
+    assert workbook.title == Path(WORKBOOK).stem and workbook.meta["year"] == 2020
 
 
 def test_workbook_named_cell_is_found_with_its_row_and_column_headers(workbook):

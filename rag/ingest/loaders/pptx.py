@@ -81,7 +81,8 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         pages=pages,
         sections=builder.sections(),
         meta={
-            "year": core.created.year if core.created else None,
+            # Decks are made from templates: the last save dates the content, not the template's creation.
+            "year": (core.modified or core.created).year if (core.modified or core.created) else None,
             "n_tables": n_tables,
             "notes_slides": n_notes,
         },

@@ -72,12 +72,19 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         raw=raw,
         fmt="xlsx",
         text=builder.text(),
-        title=(props.title or "").strip() or None if props is not None else None,
+        # Sheet names are not titles ("Analysis", "Sheet1"): without a workbook title, the file name.
+        title=((props.title or "").strip() if props is not None else "") or path.stem,
         sections=builder.sections(),
         meta={
-            "year": props.created.year if props is not None and props.created else None,
+            # Workbooks are made from templates: the last save dates the figures, not the creation.
+            "year": _year(props),
             "n_tables": n_tables,
             "rows_left_out": left_out,
             "truncated_sheets": truncated,
         },
     )
+
+
+def _year(props) -> int | None:
+    when = (props.modified or props.created) if props is not None else None
+    return when.year if when else None
