@@ -66,8 +66,9 @@ class IngestSettings(_Section):
     max_rows_per_sheet: int = Field(
         1000,
         ge=1,
-        description="Rows read from each spreadsheet sheet or CSV file; the rows after it are left out "
-        "and the ingestion summary says how many (raise it to index a large data table in full).",
+        description="Rows listed from each spreadsheet sheet or CSV file; the rows after it are only "
+        "summarised (ranges and common values per column) and the ingestion summary says how many were "
+        "left out (raise it to index a large data table in full).",
     )
 
 

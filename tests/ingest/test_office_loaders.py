@@ -158,6 +158,8 @@ def test_workbook_row_limit_reads_the_first_rows_and_says_how_many_were_left_out
     assert any(t.startswith("Weekly figures 2020: ") and t.endswith("rows after row 20") for t in truncated)
     assert "Week number 13, Week ended 27 March 2020: 11141" in doc.text, "row 9 is within the limit"
     assert "Persons 6, Deaths by age group, 30-34" not in doc.text, "row 25 is past it"
+    assert "Summary of the 82 rows after row 20, left out by the row limit" in doc.text
+    assert "Week number 13, Week ended 27 March 2020: from 0 to " in doc.text, "summarised under its headers"
 
 
 def test_header_rows_found_below_title_rows_in_a_small_sheet():
@@ -196,15 +198,24 @@ def test_tidy_csv_rows_read_up_to_the_limit(shared_docs):
         f"{Path(TIDY_CSV).stem}: {TIDY_CSV_ROWS + 1 - limit:,} rows after row {limit:,}"
     ]
     row = "category_1: Total deaths; category_2: all ages; counts: 12968; date: 2010-01-08; week_no: 1"
-    assert row in doc.text.splitlines(), "a cell with its column headers"
-    assert len(doc.text.splitlines()) == 2 + limit - 1, "title, blank line, one line per data row"
+    lines = doc.text.splitlines()
+    assert row in lines, "a cell with its column headers"
+    assert len([ln for ln in lines if "; week_no: " in ln]) == limit - 1, "one line per listed row"
+    # The rows past the limit are summarised column by column, so the table's extent is still known.
+    heading = (
+        f"Summary of the {TIDY_CSV_ROWS + 1 - limit:,} rows after row {limit:,}, left out by the row limit"
+    )
+    summary = lines[lines.index(heading + " (made at ingestion):") :]
+    assert "date: from 2010-01-08 to 2020-04-03" in summary and "week_no: from 1 to 53" in summary, summary
+    assert any(ln.startswith("counts: from 0 to 16387") for ln in summary), summary
+    assert any(ln.startswith("category_1: 9 values, most common: ") for ln in summary), summary
 
 
 def test_tidy_csv_in_full_when_the_limit_allows(shared_docs):
     roomy = Settings().model_copy(update={"ingest": IngestSettings(max_rows_per_sheet=20_000)})
     doc = load(shared_docs / TIDY_CSV, roomy)
     assert doc.meta["rows_left_out"] == 0 and "truncated_sheets" not in doc.meta
-    assert len(doc.text.splitlines()) == 2 + TIDY_CSV_ROWS
+    assert len(doc.text.splitlines()) == 2 + TIDY_CSV_ROWS and "Summary of the" not in doc.text
 
 
 def test_csv_encoding_and_delimiter_are_sniffed(tmp_path):

@@ -1,8 +1,9 @@
 """CSV and TSV files: the first row is the header, each later row "column: value; ...".
 
 The encoding is sniffed as for plain text, the delimiter by `csv.Sniffer` (comma, semicolon,
-tab or pipe). Only the first `settings.ingest.max_rows_per_sheet` rows are read; how many were
-left out is recorded in the document's meta (`rows_left_out`) and the ingestion summary.
+tab or pipe). Only the first `settings.ingest.max_rows_per_sheet` rows are listed; the rest are
+summarised column by column (the range of numbers and dates, the common values), and how many
+were left out is recorded in the document's meta (`rows_left_out`) and the ingestion summary.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.ingest.loaders.base import TextBuilder, build_document, normalise_newlines, read_bytes
-from rag.ingest.loaders.tabular import sheet_lines
+from rag.ingest.loaders.tabular import ColumnProfile, cell_text, profile_block, sheet_lines
 from rag.ingest.loaders.text import decode
 from rag.types import SourceDocument
 
@@ -39,7 +40,14 @@ def load(path: Path, settings: Settings) -> SourceDocument:
     try:
         reader = csv.reader(io.StringIO(text), dialect)
         kept = list(itertools.islice(reader, limit))
-        rest = sum(1 for row in reader if any(cell.strip() for cell in row))
+        header = next((row for row in kept if any(cell.strip() for cell in row)), [])
+        profiles = {cell_text(name): ColumnProfile() for name in header}
+        rest = 0
+        for row in reader:  # past the limit: counted and summarised, not listed
+            if any(cell.strip() for cell in row):
+                rest += 1
+                for profile, value in zip(profiles.values(), row, strict=False):
+                    profile.add(value)
     except csv.Error as exc:
         raise IngestError(f"malformed CSV: {exc}") from exc
     read = sheet_lines(kept, force_header=True)
@@ -47,6 +55,8 @@ def load(path: Path, settings: Settings) -> SourceDocument:
     builder.add_heading(1, path.stem)
     for block in read.blocks:
         builder.add(block)
+    if rest:
+        builder.add(profile_block(profiles, rest, limit))
     meta: dict = {"n_tables": 1 if read.data_rows else 0, "rows_left_out": rest}
     if rest:
         meta["truncated_sheets"] = [f"{path.stem}: {rest:,} rows after row {limit:,}"]

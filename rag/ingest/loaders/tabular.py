@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -113,6 +113,7 @@ class SheetText:
     n_tables: int = 0
     data_rows: int = 0
     is_data: bool = False
+    columns: dict[int, str] = field(default_factory=dict)  # the last table's column names, by index
 
 
 def _trimmed(row: Sequence[object]) -> list[str]:
@@ -245,6 +246,7 @@ def sheet_lines(rows: Iterable[Sequence[object]], *, force_header: bool = False)
                 pending_header, seen_data, groups = [], False, []
             pending_header.append(row)
             table = _Table(pending_header[-MAX_HEADER_ROWS:], v0)
+            out.columns = {**table.label_headers, **table.columns}
             continue
         if table is None or (not force_header and not any(_kind(c) == "num" for c in row[v0:])):
             block.append("; ".join(filled))
@@ -287,3 +289,77 @@ def _prose_blocks(grid: Sequence[list[str]]) -> list[str]:
     if current:
         blocks.append("\n".join(current))
     return blocks
+
+
+# -- a summary of every row, for tables longer than the row limit ------------------------------
+
+MAX_LISTED_VALUES = 8  # text columns with more distinct values list only the most common ones
+
+
+class ColumnProfile:
+    """What a column holds over all rows: the range of its numbers and dates, its common texts."""
+
+    def __init__(self) -> None:
+        self.filled = 0
+        self.low: float | None = None
+        self.high: float | None = None
+        self.first: object = None  # earliest date (datetime, or ISO text that sorts as a date)
+        self.last: object = None
+        self.texts: Counter[str] = Counter()
+
+    def add(self, value: object) -> None:
+        if value is None or value == "":
+            return
+        self.filled += 1
+        if isinstance(value, datetime | date) or (
+            isinstance(value, str) and _ISO_DAY.fullmatch(value.strip())
+        ):
+            key = value.strip() if isinstance(value, str) else value
+            if self.first is None or _sort_key(key) < _sort_key(self.first):
+                self.first = key
+            if self.last is None or _sort_key(key) > _sort_key(self.last):
+                self.last = key
+            return
+        text = cell_text(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) or is_number(text):
+            number = float(text.replace(",", "").replace("%", "").replace("−", "-"))
+            self.low = number if self.low is None else min(self.low, number)
+            self.high = number if self.high is None else max(self.high, number)
+            return
+        self.texts[text] += 1
+
+    def describe(self) -> str:
+        """E.g. "from 0 to 16387", "from 2010-01-08 to 2020-04-03" or "4 values: a, b, c, d"."""
+        parts = []
+        if self.low is not None:
+            parts.append(f"from {cell_text(self.low)} to {cell_text(self.high)}")
+        if self.first is not None:
+            parts.append(f"from {cell_text(self.first)} to {cell_text(self.last)}")
+        if self.texts:
+            common = [t for t, _ in self.texts.most_common(MAX_LISTED_VALUES)]
+            n = len(self.texts)
+            listed = ", ".join(common)
+            label = f"{n:,} value{'s' if n != 1 else ''}"
+            parts.append(
+                f"{label}: {listed}" if n <= MAX_LISTED_VALUES else f"{label}, most common: {listed}"
+            )
+        return "; ".join(parts)
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def _sort_key(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+
+def profile_block(profiles: Mapping[str, ColumnProfile], rows: int, limit: int) -> str:
+    """What the rows past the row limit hold, one line per column: written at ingestion, not in the file."""
+    lines = [
+        f"Summary of the {rows:,} rows after row {limit:,}, left out by the row limit (made at ingestion):"
+    ]
+    for name, profile in profiles.items():
+        described = profile.describe()
+        if name and described:
+            lines.append(f"{name}: {described}")
+    return "\n".join(lines)

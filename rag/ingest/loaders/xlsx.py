@@ -3,9 +3,10 @@
 Sheets of notes (contents, information, terms) are read as prose; sheets of figures as rows
 "row label: column header: value; ..." with header rows found below title rows (see
 `tabular.sheet_lines`). Values are the cached results of formulas, as Excel last showed them.
-Only the first `settings.ingest.max_rows_per_sheet` rows of a sheet are read; how many were
-left out is recorded in the document's meta (`rows_left_out`, `truncated_sheets`) and the
-ingestion summary.
+Only the first `settings.ingest.max_rows_per_sheet` rows of a sheet are listed; the rest are
+summarised under the table's column headers (ranges of numbers and dates, common values), and how
+many were left out is recorded in the document's meta (`rows_left_out`, `truncated_sheets`) and
+the ingestion summary.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rag.config import Settings
 from rag.errors import IngestError
 from rag.ingest.loaders.archive import check_office_zip
 from rag.ingest.loaders.base import TextBuilder, build_document, one_line, read_bytes
-from rag.ingest.loaders.tabular import sheet_lines
+from rag.ingest.loaders.tabular import ColumnProfile, profile_block, sheet_lines
 from rag.types import SourceDocument
 
 
@@ -48,14 +49,22 @@ def load(path: Path, settings: Settings) -> SourceDocument:
                 if getattr(sheet, "sheet_state", "visible") != "visible":
                     continue  # hidden sheets hold lookups and scratch work, not what the author shows
                 rows = sheet.iter_rows(values_only=True)
-                kept = list(itertools.islice(rows, limit))
-                rest = sum(1 for row in rows if any(v is not None for v in row))
-                read = sheet_lines(kept)
+                read = sheet_lines(itertools.islice(rows, limit))
+                profiles = {name: ColumnProfile() for name in read.columns.values()}
+                rest = 0
+                for row in rows:  # past the limit: counted and summarised under the table's headers
+                    if any(v is not None for v in row):
+                        rest += 1
+                        for j, name in read.columns.items():
+                            if j < len(row):
+                                profiles[name].add(row[j])
                 if not read.blocks:
                     continue
                 builder.add_heading(1, sheet.title)
                 for block in read.blocks:
                     builder.add(block)
+                if rest and profiles:
+                    builder.add(profile_block(profiles, rest, limit))
                 n_tables += read.n_tables
                 if rest:
                     left_out += rest
