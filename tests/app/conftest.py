@@ -76,3 +76,23 @@ def make_app(monkeypatch, app_index, data_dir):
         return AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium with a fresh profile (skipped where Debian's chromium is missing)."""
+    import tempfile
+
+    from tests.app.browser import CHROMEDRIVER, CHROMIUM, start_chromium
+
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(
+            "needs /usr/bin/chromium and /usr/bin/chromedriver (scripts/ensure_browser.sh installs them)"
+        )
+    profile = Path(tempfile.mkdtemp(prefix="changeguide-chromium-"))
+    driver = start_chromium(profile)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
