@@ -15,11 +15,17 @@ APP_TIMEOUT = 120  # the first AppTest run loads the embedding model; later runs
 # Briefs the chat tests ask about; a few keep the index (and the test time) small.
 BRIEFS = ("run-charts.md", "model-for-improvement-pdsa.md", "psychological-safety.md", "adkar.md")
 
-# A document whose text carries HTML, a script and Markdown links: none of it may render.
+# A document whose text carries HTML, a script and Markdown links: none of it may render. Its key
+# sources carry a DOI (a link) and a `javascript:` URL (never a link).
 HOSTILE_NAME = "escalation-huddles.md"
 HOSTILE_DOC = """---
 title: "Escalation huddles <img src=x onerror=alert(2)>"
 topics: [patient-flow]
+key_sources:
+  - citation: "Goldenhar LM et al. 2013. Huddling for high reliability. <b>BMJ Qual Saf</b> 22(11)."
+    doi: "10.1136/bmjqs-2012-001731"
+  - citation: "A key source whose link is a script."
+    url: "javascript:alert(3)"
 ---
 
 # Escalation huddles

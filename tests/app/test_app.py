@@ -91,6 +91,20 @@ def test_document_markup_never_renders(make_app):
         assert not re.search(r"(?<!\\)\]\(", text), f"an unescaped Markdown link: {text[:200]}"
 
 
+def test_a_card_lists_its_documents_key_sources_with_links(make_app):
+    at = ask(make_app().run(), HOSTILE_QUESTION)
+    labels = [e.label for e in at.expander if e.label.startswith("Key sources of this document")]
+    assert labels == ["Key sources of this document (2)"] * len(labels) and labels, (
+        f"the hostile document's card lists its two key sources: {[e.label for e in at.expander]}"
+    )
+    lists = [b for b in html_bodies(at) if b.startswith("<ol")]
+    assert lists, "the key sources are shown as a list"
+    listing = lists[0]
+    assert '<a href="https://doi.org/10.1136/bmjqs-2012-001731" target="_blank"' in listing, listing
+    assert "&lt;b&gt;BMJ Qual Saf&lt;/b&gt;" in listing and "<b>" not in listing, "citation text is escaped"
+    assert "javascript:" not in listing and listing.count("<a ") == 1, "a script URL never becomes a link"
+
+
 def test_feedback_is_stored(make_app, data_dir):
     at = ask(make_app().run(), IN_SCOPE)
     at.feedback[0].set_value(1)

@@ -63,6 +63,9 @@ def test_a_manager_asks_and_sees_a_cited_answer(app_url, browser):
     assert not browser.find_elements(By.CSS_SELECTOR, "a[href*='evil.example'], img[src='x']"), (
         "a document's Markdown link or HTML became live on the page"
     )
+    assert not browser.find_elements(By.CSS_SELECTOR, "a[href^='javascript']"), (
+        "a key source's script URL is live"
+    )
     page = browser.find_element(By.TAG_NAME, "body").text
     assert "<script>alert(1)</script>" in page, "the document's markup shows as plain text"
     browser.save_screenshot(str(ARTIFACTS / "browser-hostile.png"))

@@ -77,6 +77,9 @@ def render_card(card: view.CitationCard) -> None:
         if card.context_label:
             with st.expander(f"Show in the document ({card.context_label.lower()})"):
                 st.html(card.context_html())
+        if card.key_sources:
+            with st.expander(f"Key sources of this document ({len(card.key_sources)})"):
+                st.html(card.key_sources_html())
 
 
 def render_feedback(exchange: view.Exchange) -> None:
