@@ -5,36 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag.app.feedback import FeedbackStore
 from rag.app.view import ABSTAINED_HEADLINE
 from tests.app.conftest import HOSTILE_QUESTION, REPO
 
-APP = REPO / "app.py"
-TIMEOUT = 120  # the first run loads the embedding model; later runs reuse the cached engine
 IN_SCOPE = "How do you read a run chart?"
 OUT_OF_SCOPE = "What is the correct paediatric dose of amoxicillin for a chest infection?"
-
-
-@pytest.fixture()
-def data_dir(tmp_path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture()
-def make_app(monkeypatch, app_index, data_dir):
-    """An AppTest of app.py with the settings pointing at `index_dir` (default the shared index)."""
-
-    def make(index_dir: Path | None = None, **env: str) -> AppTest:
-        monkeypatch.setenv("CHANGEGUIDE_INDEX__DIR", str(index_dir or app_index))
-        monkeypatch.setenv("CHANGEGUIDE_APP__DATA_DIR", str(data_dir))
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-
-    return make
 
 
 def ask(at: AppTest, question: str) -> AppTest:
