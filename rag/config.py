@@ -56,7 +56,19 @@ class ChunkingSettings(_Section):
 class IngestSettings(_Section):
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are skipped.")
     max_docx_expanded_mb: float = Field(
-        500.0, gt=0, description="A DOCX whose contents expand beyond this is refused (zip-bomb guard)."
+        500.0,
+        gt=0,
+        description="A DOCX, PPTX or XLSX whose contents expand beyond this is refused (zip-bomb guard).",
+    )
+    # Measured on the 18,803-row ONS tidy CSV in ../shared/docs: every 1,000 rows make about 148
+    # chunks (the whole file 2,744, minutes of embedding on 2 cores); a board-pack workbook's sheets
+    # hold tens to hundreds of rows, so 1,000 reads those whole and keeps a data dump to a sample.
+    max_rows_per_sheet: int = Field(
+        1000,
+        ge=1,
+        description="Rows listed from each spreadsheet sheet or CSV file; the rows after it are only "
+        "summarised (ranges and common values per column) and the ingestion summary says how many were "
+        "left out (raise it to index a large data table in full).",
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.answer.locate import locate
 from rag.config import Settings
 from rag.errors import (
     BackendUnavailableError,
@@ -23,10 +24,10 @@ from rag.errors import (
 from rag.index.embedding import Embedder
 from rag.index.locking import ReadWriteLock
 from rag.retrieve.dense import CachedEmbedder
-from rag.retrieve.diversity import cap_per_document
+from rag.retrieve.diversity import cap_per_document, collapse_duplicates, merge_repeated_quotes, with_also_in
 from rag.retrieve.hybrid import MODES, HybridRetriever, Mode
 from rag.retrieve.rerank import FeatureReranker, FusionOrder, Reranker
-from rag.types import Answer, DocumentRef, Filters, ScoredChunk, Turn
+from rag.types import Answer, Citation, DocumentRef, Filters, ScoredChunk, Turn
 
 if TYPE_CHECKING:
     from rag.answer.base import Generator
@@ -128,20 +129,25 @@ class ChangeGuide:
             )
             t1 = time.perf_counter()
             ranked = self.reranker.rerank(standalone, candidates, len(candidates))
-            passages = cap_per_document(ranked, k, self.settings.retrieval.per_doc_cap)
+            # A passage repeated in another document (yearly reports) is handed over once.
+            unique, _ = collapse_duplicates(ranked, self.index.duplicate_links([r.chunk.id for r in ranked]))
+            passages = cap_per_document(unique, k, self.settings.retrieval.per_doc_cap)
             t2 = time.perf_counter()
             fingerprint = self.index.fingerprint
         # The answer reads only the passages in hand, so a slow LLM server never holds up an ingest.
         draft = generator.generate(standalone, passages, on_token=on_token)
+        answer_text, sentences, citations = merge_repeated_quotes(
+            draft.text, draft.sentences, self._finish_citations(draft.citations)
+        )
         t3 = time.perf_counter()
         return Answer(
             question=text,
             standalone_question=standalone,
-            text=draft.text,
+            text=answer_text,
             abstained=draft.abstained,
             backend=generator.name,
-            citations=draft.citations,
-            sentences=draft.sentences,
+            citations=citations,
+            sentences=sentences,
             retrieved=tuple(passages),
             ranking=tuple(ranked),
             nearest_documents=_nearest_documents(ranked) if draft.abstained else (),
@@ -154,6 +160,31 @@ class ChangeGuide:
             index_fingerprint=fingerprint,
             notice=draft.notice,
         )
+
+    def _finish_citations(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
+        """The answerer's citations with the pages and section of each excerpt itself (a chunk may start
+        pages or slides earlier) and `also_in`: other documents whose near-duplicate passage holds the quote."""
+        if not citations:
+            return citations
+        with self._lock.read():
+            spans = {d: self.index.document_spans(d) for d in {c.doc_id for c in citations}}
+            citations = tuple(locate(c, *spans[c.doc_id]) if spans[c.doc_id] else c for c in citations)
+            links = self.index.duplicate_links([c.chunk_id for c in citations])
+            if not links:
+                return citations
+            other_ids = list(dict.fromkeys(x.other_id for found in links.values() for x in found))
+            try:
+                partners = {c.id: c for c in self.index.get_chunks(other_ids)}
+            except (
+                KeyError
+            ):  # a linked document went in the meantime: say nothing rather than something stale
+                return citations
+            titles = {
+                r.doc_id: (r.title, r.source)
+                for d in {c.doc_id for c in partners.values()}
+                if (r := self.index.get_document(d)) is not None
+            }
+        return with_also_in(citations, links, partners, titles)
 
     def warm(self) -> None:
         """Fill the per-document caches (the reranker's document profiles) so first questions are fast.

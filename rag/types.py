@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Format = Literal["pdf", "docx", "html", "markdown", "text"]
+Format = Literal["pdf", "docx", "pptx", "xlsx", "csv", "html", "markdown", "text"]
 
 
 def content_hash(*parts: str, length: int = 16) -> str:
@@ -98,6 +98,8 @@ class Citation:
 
     `excerpt == document.text[start:end]` always holds; `sentence_start`/`sentence_end`
     locate the cited sentence inside the excerpt's document span (for highlighting).
+    `also_in` lists other documents that hold the same passage (near-duplicates collapsed into
+    this one quote; their `score` is the passages' estimated similarity).
     """
 
     n: int
@@ -115,6 +117,7 @@ class Citation:
     sentence_start: int | None = None
     sentence_end: int | None = None
     verified: bool = True
+    also_in: tuple[DocumentRef, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ def _citation(citation: Citation, key_sources: Sequence[KeySource]) -> dict[str,
         "end": citation.end,
         "score": round(float(citation.score), 4),
         "verified": bool(citation.verified),
+        # Other documents holding the same passage (near-duplicates collapsed into this quote).
+        "also_in": [{"doc_id": r.doc_id, "title": r.title, "source": r.source} for r in citation.also_in],
         "key_sources": [_key_source(s) for s in key_sources],
     }
 

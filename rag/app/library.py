@@ -3,23 +3,34 @@ changes (adding and removing documents), which refuse anyone else whatever the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rag.app.roles import Visitor, require_librarian
 from rag.app.uploads import delete_upload, save_uploads
 from rag.app.view import source_name
 from rag.errors import ChangeGuideError
+from rag.ingest.details import format_duration
 from rag.types import Filters
 
 if TYPE_CHECKING:
     from rag.config import Settings
     from rag.engine import ChangeGuide
+    from rag.index.duplicates import SharedShare
     from rag.index.store import DocumentRecord
     from rag.ingest.pipeline import IngestEvent, IngestReport
 
-FORMAT_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
+FORMAT_LABELS = {
+    "pdf": "PDF",
+    "docx": "Word",
+    "pptx": "PowerPoint",
+    "xlsx": "Excel",
+    "csv": "CSV",
+    "html": "Web page",
+    "markdown": "Markdown",
+    "text": "Text",
+}
 
 
 def topics_of(record: DocumentRecord) -> list[str]:
@@ -74,9 +85,19 @@ def search_filters(
     return Filters(doc_ids=frozenset(doc_ids), topics=frozenset(topics), year_min=year_min, year_max=year_max)
 
 
-def document_rows(records: Sequence[DocumentRecord]) -> list[dict[str, Any]]:
-    """One row per document for the library table; the Year column only when some document has one."""
+def shared_label(shared: SharedShare | None) -> str:
+    """ "31% shared with 2 documents", or "–" when the document repeats no other."""
+    return shared.label() if shared is not None and shared.chunks else "–"
+
+
+def document_rows(
+    records: Sequence[DocumentRecord], shares: Mapping[str, SharedShare] | None = None
+) -> list[dict[str, Any]]:
+    """One row per document for the library table; the Year column only when some document has one,
+    the Shared column (passages repeated in other documents) only when some document has such."""
+    shares = shares or {}
     with_year = any(year_of(r) is not None for r in records)
+    with_shared = any(shares.get(r.doc_id) is not None for r in records)
     rows = []
     for r in records:
         row: dict[str, Any] = {
@@ -88,6 +109,8 @@ def document_rows(records: Sequence[DocumentRecord]) -> list[dict[str, Any]]:
         }
         if with_year:
             row["Year"] = str(year_of(r) or "–")
+        if with_shared:
+            row["Shared"] = shared_label(shares.get(r.doc_id))
         row |= {"Added": r.ingested_at[:16].replace("T", " "), "File": source_name(r.source)}
         rows.append(row)
     return rows
@@ -117,6 +140,7 @@ class IngestSummary:
     updated: list[str]
     unchanged: list[str]
     failed: list[tuple[str, str]]  # (file name, reason)
+    details: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, what was found in it)
 
     @property
     def ok(self) -> bool:
@@ -138,7 +162,37 @@ def ingest_summary(report: IngestReport | None, rejected: Sequence[tuple[str, st
     headline = ", ".join(c for c in counts if c) or "Nothing to add."
     if report is not None and report.seconds:
         headline += f" ({report.seconds:.1f} s)"
-    return IngestSummary(headline, added, updated, unchanged, failed)
+    details = []
+    if report is not None:
+        for src, _doc, title in report.added + report.updated:
+            found = report.details.get(src)
+            if found is not None and found.notes():
+                details.append((title or source_name(src), found.notes()))
+    return IngestSummary(headline, added, updated, unchanged, failed, details)
+
+
+def progress_fraction(event: IngestEvent) -> float:
+    """How far an ingest is, 0-1: by bytes of the files to parse, else by files."""
+    if event.bytes_total:
+        return min(1.0, event.bytes_done / event.bytes_total)
+    done = event.index if event.finished else event.index - 1
+    return done / max(event.total, 1)
+
+
+def progress_text(event: IngestEvent, labels: Mapping[str, str]) -> str:
+    """The upload bar's text: the stage and file, files and chunks done, the rate and the time left."""
+    done = event.index if event.finished else event.index - 1
+    parts = [
+        f"{labels.get(event.stage, event.stage)}: {source_name(event.path)}",
+        f"{done} of {event.total} files",
+        f"{event.chunks_done:,} passages",
+    ]
+    if event.chunks_done:
+        parts.append(f"{event.rate:.1f} passages/s")
+    left = event.seconds_left
+    if left is not None and done < event.total:
+        parts.append(f"about {format_duration(left)} left")
+    return " · ".join(parts)
 
 
 def add_documents(

@@ -3,6 +3,9 @@
 Document text is data, never markup. Everything that comes from a document reaches the page
 through `escape_markdown` (for `st.markdown`) or `html_text` (inside the app's own fixed HTML,
 shown with `st.html`), so HTML, scripts and Markdown links inside a document show as plain text.
+Before that, excerpts are cleaned of their own Markdown syntax (`rag.answer.display`): a quote
+reads "small tests of change", not "\\*\\*small tests\\*\\* of change"; the cuts between
+highlighted and plain text are placed through the display's map back to the stored offsets.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
+from rag.answer.display import clean, display_text
 from rag.types import Answer, Citation, KeySource, SourceDocument, Turn
 
 # Characters with a meaning in Streamlit's Markdown: CommonMark and GFM syntax, `$` (LaTeX),
@@ -63,13 +67,19 @@ def excerpt_html(before: str, marked: str, after: str, *, mark_style: str = MARK
     return f'<div style="{EXCERPT_STYLE}">{html_text(before)}{mark}{html_text(after)}</div>'
 
 
-def page_label(page: int | None, page_end: int | None) -> str:
-    """ "p. 4", "pp. 4–6" or "" when the document has no pages."""
+def page_label(page: int | None, page_end: int | None, *, slides: bool = False) -> str:
+    """ "p. 4", "pp. 4–6" ("slide 4", "slides 4–6" for a deck) or "" when the document has no pages."""
     if page is None:
         return ""
+    one, many = ("slide", "slides") if slides else ("p.", "pp.")
     if page_end is not None and page_end != page:
-        return f"pp. {page}–{page_end}"
-    return f"p. {page}"
+        return f"{many} {page}–{page_end}"
+    return f"{one} {page}"
+
+
+def is_slide_deck(source: str) -> bool:
+    """Whether a source's pages are slides (a PowerPoint deck)."""
+    return PurePath(source).suffix.lower() == ".pptx"
 
 
 def source_name(source: str) -> str:
@@ -87,7 +97,10 @@ def section_label(section: str | None, title: str) -> str:
 
 def location(citation: Citation) -> str:
     """Where an excerpt lies: page and section, e.g. "p. 4 · Methods > Sampling"."""
-    parts = [page_label(citation.page, citation.page_end), section_label(citation.section, citation.title)]
+    parts = [
+        page_label(citation.page, citation.page_end, slides=is_slide_deck(citation.source)),
+        section_label(citation.section, citation.title),
+    ]
     return " · ".join(p for p in parts if p)
 
 
@@ -107,6 +120,7 @@ class CitationCard:
     context_after: str
     verified: bool
     score: float
+    also_in: tuple[str, ...] = ()  # titles of other documents holding the same passage
     key_sources: tuple[KeySource, ...] = ()  # the cited document's own references, with links
 
     @property
@@ -161,7 +175,8 @@ def context_span(doc: SourceDocument, start: int, end: int) -> tuple[int, int, s
     pages = [p for p in doc.pages if p.start < end and p.end > start]
     if pages:
         first, last = pages[0], pages[-1]
-        label = f"Page {first.page}" if first.page == last.page else f"Pages {first.page}–{last.page}"
+        unit = "Slide" if is_slide_deck(doc.source) else "Page"
+        label = f"{unit} {first.page}" if first.page == last.page else f"{unit}s {first.page}–{last.page}"
         return min(first.start, start), max(last.end, end), label
     lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
     line_start = text.find("\n", lo, start)
@@ -174,20 +189,26 @@ def context_span(doc: SourceDocument, start: int, end: int) -> tuple[int, int, s
 
 
 def citation_card(citation: Citation, doc: SourceDocument | None) -> CitationCard:
-    """The card of one citation; `doc` (its stored document) supplies the surrounding text."""
-    excerpt = citation.excerpt
+    """The card of one citation; `doc` (its stored document) supplies the surrounding text.
+
+    Every piece is display text (Markdown syntax removed); the cited sentence is cut out of the
+    shown excerpt where its stored offsets fall, so the highlight covers exactly its words.
+    """
+    shown = display_text(citation.excerpt, base=citation.start)
     s0, s1 = citation.sentence_start, citation.sentence_end
     if s0 is not None and s1 is not None and citation.start <= s0 < s1 <= citation.end:
-        a, b = s0 - citation.start, s1 - citation.start
-        before, sentence, after = excerpt[:a], excerpt[a:b], excerpt[b:]
+        before, sentence, after = shown.split(s0, s1)
     else:
-        before, sentence, after = excerpt, "", ""
+        before, sentence, after = shown.text, "", ""
     label, ctx_before, ctx_after = "", "", ""
     # Only trust the offsets when the stored text still holds the excerpt there (it always should).
-    if doc is not None and doc.text[citation.start : citation.end] == excerpt:
+    if doc is not None and doc.text[citation.start : citation.end] == citation.excerpt:
         lo, hi, label = context_span(doc, citation.start, citation.end)
-        ctx_before = ("…" if lo > 0 else "") + doc.text[lo : citation.start]
-        ctx_after = doc.text[citation.end : hi] + ("…" if hi < len(doc.text) else "")
+        # Cleaned as one stretch, so syntax spanning the excerpt's edges (a link, bold) is read whole.
+        context = display_text(doc.text[lo:hi], base=lo)
+        head, _, tail = context.split(citation.start, citation.end)
+        ctx_before = ("…" if lo > 0 else "") + head
+        ctx_after = tail + ("…" if hi < len(doc.text) else "")
     return CitationCard(
         n=citation.n,
         title=citation.title or source_name(citation.source),
@@ -201,6 +222,7 @@ def citation_card(citation: Citation, doc: SourceDocument | None) -> CitationCar
         context_after=ctx_after,
         verified=citation.verified,
         score=citation.score,
+        also_in=tuple(ref.title or source_name(ref.source) for ref in citation.also_in),
         key_sources=KeySource.all_in(doc.meta) if doc is not None else (),
     )
 
@@ -221,7 +243,7 @@ def answer_markdown(answer: Answer) -> str:
         return escape_markdown(answer.text)
     parts = []
     for sentence in answer.sentences:
-        text = escape_markdown(sentence.text)
+        text = escape_markdown(clean(sentence.text))
         if sentence.citations:
             text += f" **{_marker(sentence.citations)}**"
         if not sentence.verified:
@@ -254,7 +276,7 @@ def export_markdown(answer: Answer, when: datetime | None = None) -> str:
             lines.append("")
     else:
         sentences = [
-            escape_export(s.text)
+            escape_export(clean(s.text))
             + (f" {_marker(s.citations)}" if s.citations else "")
             + ("" if s.verified else " *(unverified)*")
             for s in answer.sentences
@@ -269,7 +291,10 @@ def export_markdown(answer: Answer, when: datetime | None = None) -> str:
             lines.append(
                 f"**\\[{c.n}\\]** {escape_export(c.title or source_name(c.source))} — {escape_export(where)}"
             )
-            lines += ["", f"> {escape_export(c.excerpt)}", ""]
+            lines += ["", f"> {escape_export(clean(c.excerpt))}", ""]
+            if c.also_in:
+                also = "; ".join(escape_export(r.title or source_name(r.source)) for r in c.also_in)
+                lines += [f"*Also in:* {also}", ""]
     lines += [
         "---",
         f"Answered by Change Guide ({answer.backend} backend) on {when:%Y-%m-%d %H:%M} UTC; "

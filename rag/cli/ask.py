@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from rag.answer.display import clean
 from rag.cli import EXIT_OK, add_index_argument
 from rag.config import Settings
 from rag.errors import IndexNotFoundError, InvalidQuestionError
@@ -121,7 +122,8 @@ def _where(citation: Citation) -> str:
     parts = []
     if citation.page is not None:
         pages = citation.page_end not in (None, citation.page)
-        parts.append(f"pp. {citation.page}-{citation.page_end}" if pages else f"p. {citation.page}")
+        one, many = ("slide", "slides") if Path(citation.source).suffix.lower() == ".pptx" else ("p.", "pp.")
+        parts.append(f"{many} {citation.page}-{citation.page_end}" if pages else f"{one} {citation.page}")
     section = citation.section or ""
     if section.startswith(citation.title):  # Markdown section paths start with the document's title
         section = section[len(citation.title) :].lstrip(" >")
@@ -138,7 +140,7 @@ def print_answer(
         out.write(f"(understood as: {answer.standalone_question})\n\n")
     if answer.notice:
         out.write(f"Note: {answer.notice}\n\n")
-    out.write(textwrap.fill(answer.text, WIDTH) + "\n")
+    out.write(textwrap.fill(clean(answer.text), WIDTH) + "\n")
     if answer.abstained:
         if answer.nearest_documents:
             out.write("\nNearest documents:\n")
@@ -150,11 +152,17 @@ def print_answer(
         where = _where(citation)
         flag = "" if citation.verified else " [not verified]"
         out.write(f"[{citation.n}] {citation.title}{', ' + where if where else ''}{flag}\n")
-        excerpt = " ".join(citation.excerpt.split())
+        excerpt = " ".join(clean(citation.excerpt).split())  # shown clean; --json keeps it verbatim
         out.write(
             textwrap.fill(f'"{excerpt}"', WIDTH, initial_indent="    ", subsequent_indent="    ") + "\n"
         )
         out.write(f"    {citation.source}\n")
+        if citation.also_in:
+            also = "; ".join(f"{ref.title} ({ref.source})" for ref in citation.also_in)
+            out.write(
+                textwrap.fill(f"also in: {also}", WIDTH, initial_indent="    ", subsequent_indent="    ")
+                + "\n"
+            )
     _print_key_sources(answer, out, key_sources or {})
 
 

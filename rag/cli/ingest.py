@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from rag.cli import EXIT_OK, EXIT_PARTIAL, add_index_argument
 from rag.config import Settings
 from rag.errors import DocumentNotFoundError
+from rag.ingest.details import format_duration
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from rag.index.duplicates import SharedShare
     from rag.index.embedding import Embedder
     from rag.index.store import DocumentRecord, Index
     from rag.ingest.pipeline import IngestEvent, IngestReport
@@ -26,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
         "ingest",
         help="add files and folders to the library",
-        description="Add PDF, DOCX, HTML, Markdown and text files (folders recursively) to the index. "
+        description="Add PDF, Word, PowerPoint, Excel, CSV, HTML, Markdown and text files (folders "
+        "recursively) to the index. "
         "Unchanged files are skipped quickly; changed files replace their old version.",
     )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to ingest")
@@ -70,10 +73,18 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     def progress(event: IngestEvent) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=event.total, unit="file", file=sys.stderr, dynamic_ncols=True, disable=None)
-        bar.set_postfix_str(f"{Path(event.path).name[-40:]}: {event.stage}", refresh=False)
-        if event.finished:
-            bar.update(1)
+            # The bar fills by bytes of the files to parse (the best early guess of the work);
+            # the text after it says files and chunks done, the rate and the time left.
+            bar = tqdm(
+                total=max(event.bytes_total, 1),
+                file=sys.stderr,
+                dynamic_ncols=True,
+                disable=None,
+                bar_format="{percentage:3.0f}%|{bar}| {postfix}",
+            )
+        bar.set_postfix_str(progress_text(event), refresh=False)
+        bar.update(max(0, event.bytes_done - bar.n))
+        bar.refresh()
 
     try:
         embedder = _LazyEmbedder(lambda: SentenceTransformerEmbedder(settings.embedding))
@@ -99,15 +110,31 @@ class _LazyEmbedder:
         return self._embedder.embed_batch(texts)
 
 
+def progress_text(event: IngestEvent) -> str:
+    """E.g. "files 3/12 · 450 chunks · 18.2 chunks/s · about 1 min 20 s left · report.pdf: embedding"."""
+    done = event.index if event.finished else event.index - 1
+    parts = [f"files {done}/{event.total}", f"{event.chunks_done:,} chunks"]
+    if event.chunks_done:
+        parts.append(f"{event.rate:.1f} chunks/s")
+    left = event.seconds_left
+    if left is not None and done < event.total:
+        parts.append(f"about {format_duration(left)} left")
+    parts.append(f"{Path(event.path).name[-40:]}: {event.stage}")
+    return " · ".join(parts)
+
+
 def format_report(report: IngestReport) -> str:
-    """A short human summary: counts, then one line per document, failure and skip."""
+    """A short human summary: counts, then one line per document (with what was found in it), failure and skip."""
     lines = [
         f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
         f"skipped {len(report.skipped)}, failed {len(report.failed)} "
         f"({report.n_chunks_added} chunks added in {report.seconds:.1f} s)"
     ]
     for label, entries in (("added", report.added), ("updated", report.updated)):
-        lines += [f"  {label}: {title} ({source})" for source, _, title in entries]
+        for source, _, title in entries:
+            lines.append(f"  {label}: {title} ({source})")
+            details = report.details.get(source)
+            lines += [f"      {note}" for note in (details.notes() if details else [])]
     lines += [
         f"  unchanged: {source} ({report.notes[source]})"
         for source, _, _ in report.unchanged
@@ -118,26 +145,39 @@ def format_report(report: IngestReport) -> str:
     return "\n".join(lines)
 
 
-def _record_json(record: DocumentRecord) -> dict[str, Any]:
-    return dataclasses.asdict(record)
+def _record_json(record: DocumentRecord, shared: SharedShare | None) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    # How much of the document repeats others: its chunks with a near-duplicate elsewhere.
+    data["shared"] = {
+        "share": round(shared.share, 4) if shared else 0.0,
+        "chunks": shared.chunks if shared else 0,
+        "documents": list(shared.documents) if shared else [],
+    }
+    return data
 
 
 def run_docs_list(args: argparse.Namespace, settings: Settings) -> int:
     index = _open_index(settings, create=False)
     try:
         records = sorted(index.documents(), key=lambda r: (r.title.lower(), r.source))
+        shares = index.shared_shares()
     finally:
         index.close()
     if args.json:
-        print(json.dumps([_record_json(r) for r in records], indent=2, default=str))
+        print(json.dumps([_record_json(r, shares.get(r.doc_id)) for r in records], indent=2, default=str))
         return EXIT_OK
     if not records:
         print("The library is empty: add documents with `changeguide ingest PATH...`.")
         return EXIT_OK
+    titles = {r.doc_id: r.title for r in records}
     print(f"{'ID':<16}  {'FORMAT':<8}  {'PAGES':>5}  {'CHUNKS':>6}  TITLE / SOURCE")
     for r in records:
         pages = "" if r.page_count is None else str(r.page_count)
         print(f"{r.doc_id:<16}  {r.format:<8}  {pages:>5}  {r.n_chunks:>6}  {r.title}\n{'':<44}{r.source}")
+        shared = shares.get(r.doc_id)
+        if shared is not None and shared.chunks:
+            names = "; ".join(titles.get(d, d) for d in shared.documents)
+            print(f"{'':<44}{shared.label()}: {names}")
     print(f"{len(records)} documents")
     return EXIT_OK
 

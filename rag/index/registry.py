@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from rag.index.duplicate_rows import DuplicateRows
+from rag.index.duplicates import DuplicateLink
 from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
 
 SCHEMA = """
@@ -47,6 +51,21 @@ CREATE TABLE IF NOT EXISTS chunks (
     meta TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal);
+CREATE TABLE IF NOT EXISTS signatures (
+    chunk_id TEXT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    doc_id TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS duplicates (
+    chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    other_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    doc_id TEXT NOT NULL,
+    other_doc_id TEXT NOT NULL,
+    similarity REAL NOT NULL,
+    PRIMARY KEY (chunk_id, other_id)
+);
+CREATE INDEX IF NOT EXISTS duplicates_doc ON duplicates(doc_id);
+CREATE INDEX IF NOT EXISTS duplicates_other ON duplicates(other_id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO state(key, value) VALUES ('generation', 0);
 """
@@ -142,7 +161,7 @@ def _year(value: object) -> int | None:
         return None
 
 
-class Registry:
+class Registry(DuplicateRows):
     """SQLite tables of documents and chunks; one connection shared under a lock.
 
     Reads take microseconds to a millisecond, so serialising them costs less than a
@@ -208,6 +227,17 @@ class Registry:
             ingested_at=record.ingested_at,
         )
 
+    def spans(self, doc_id: str) -> tuple[tuple[PageSpan, ...], tuple[SectionSpan, ...]] | None:
+        """A document's page and section spans (without its text), or None if unknown."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pages, sections FROM documents WHERE doc_id=?", (doc_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        pages = tuple(PageSpan(*span) for span in json.loads(row[0]))
+        return pages, tuple(SectionSpan(*span) for span in json.loads(row[1]))
+
     def chunk_ids(self, doc_id: str) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))
@@ -252,17 +282,28 @@ class Registry:
         add: tuple[SourceDocument, Sequence[Chunk]] | None = None,
         remove: Sequence[str] = (),
         ingested_at: str = "",
+        signatures: np.ndarray | None = None,
+        links: Sequence[DuplicateLink] = (),
     ) -> int:
-        """Add one document and remove others in a single transaction; returns the new generation."""
+        """Add one document and remove others in a single transaction; returns the new generation.
+
+        `signatures` (one row per chunk of the added document) and its duplicate `links` are stored
+        in the same transaction, so a link never outlives either of its chunks.
+        """
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 for batch in _batches(list(remove)):
                     marks = ",".join("?" * len(batch))
-                    # Chunks go by the cascade.
+                    # Chunks go by the cascade, and their signatures and duplicate links with them.
                     self._db.execute(f"DELETE FROM documents WHERE doc_id IN ({marks})", batch)
                 if add is not None:
                     self._insert(*add, ingested_at=ingested_at)
+                    if signatures is not None:
+                        doc, chunks = add
+                        self._insert_signatures(
+                            [c.id for c in chunks], [doc.doc_id] * len(chunks), signatures, links
+                        )
                 self._db.execute("UPDATE state SET value = value + 1 WHERE key='generation'")
                 generation = int(
                     self._db.execute("SELECT value FROM state WHERE key='generation'").fetchone()[0]

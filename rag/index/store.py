@@ -17,13 +17,14 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import IndexCorruptError
+from rag.index.duplicates import DuplicateFinder, DuplicateLink, SharedShare, load_finder, shares, signatures
 from rag.index.journal import Journal, reconcile, reconcile_all
 from rag.index.keyword import KeywordIndex
 from rag.index.locking import ReadWriteLock
 from rag.index.manifest import BM25, CHROMA, JOURNAL, REGISTRY, check_manifest, now
 from rag.index.registry import DocumentRecord, Registry, matching_documents
 from rag.index.vector_store import ChromaVectorStore, VectorStore
-from rag.types import Chunk, Filters, SourceDocument
+from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
 
 __all__ = ["BM25", "CHROMA", "JOURNAL", "REGISTRY", "DocumentRecord", "Index", "IndexStats"]
 
@@ -60,6 +61,7 @@ class Index:
         self._records: dict[str, DocumentRecord] = {}  # in order added; the registry's rows, cached
         self._by_source: dict[str, DocumentRecord] = {}
         self._n_chunks = 0
+        self._duplicates = DuplicateFinder()  # LSH over the registry's chunk signatures
 
     @classmethod
     def open(cls, settings: Settings, *, create: bool = True) -> Index:
@@ -85,6 +87,7 @@ class Index:
         try:
             index._recover()
             index._refresh_records()
+            index._load_duplicates()
             index._keyword = KeywordIndex.load(directory / BM25)
             index._saved_generation = None if index._keyword is None else index._keyword.generation
             index._save_keyword()
@@ -133,6 +136,11 @@ class Index:
         """The stored document with its text, pages and sections (for viewers)."""
         with self._lock.read():
             return self._registry.source_document(doc_id)
+
+    def document_spans(self, doc_id: str) -> tuple[tuple[PageSpan, ...], tuple[SectionSpan, ...]] | None:
+        """A document's page and section spans, without reading its text (None for an unknown id)."""
+        with self._lock.read():
+            return self._registry.spans(doc_id)
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """The chunks with these ids, in the same order.
@@ -205,6 +213,16 @@ class Index:
             records = list(self._records.values())
         return matching_documents(records, filters)
 
+    def duplicate_links(self, chunk_ids: Sequence[str]) -> dict[str, list[DuplicateLink]]:
+        """Near-duplicates of these chunks in other documents, by chunk id (chunks without any are left out)."""
+        with self._lock.read():
+            return self._registry.duplicate_links(chunk_ids)
+
+    def shared_shares(self) -> dict[str, SharedShare]:
+        """Per document id: how much of it repeats other documents (documents sharing nothing are left out)."""
+        with self._lock.read():
+            return shares(self._registry.shared_counts(), {d: r.n_chunks for d, r in self._records.items()})
+
     def stats(self) -> IndexStats:
         """Counts, fingerprint and bytes on disk."""
         with self._lock.read():
@@ -244,9 +262,16 @@ class Index:
     # -- changes -------------------------------------------------------------------------------
 
     def add_document(
-        self, doc: SourceDocument, chunks: Sequence[Chunk], vectors: np.ndarray, replaces: str | None = None
+        self,
+        doc: SourceDocument,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        replaces: str | None = None,
+        chunk_signatures: np.ndarray | None = None,
     ) -> None:
         """Add a document with its chunks and their vectors; a document already present is left alone.
+
+        Its chunks' near-duplicates in other documents are found and stored with it.
 
         Args:
             doc: the extracted document.
@@ -254,12 +279,17 @@ class Index:
             vectors: one unit row per chunk.
             replaces: id of an earlier version (e.g. the same file before it changed), removed in
                 the same step: readers see either the old or the new document, never both or neither.
+            chunk_signatures: the chunks' MinHash signatures (`duplicates.signatures`), if the
+                caller computed them off the write lock; computed here otherwise.
 
         Raises:
-            ValueError: chunks and vectors do not match the document.
+            ValueError: chunks and vectors (or signatures) do not match the document.
         """
         vectors = np.asarray(vectors, dtype=np.float32)
         _validate(doc, chunks, vectors)
+        sigs = signatures([c.text for c in chunks]) if chunk_signatures is None else chunk_signatures
+        if sigs.shape[0] != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks need {len(chunks)} signatures, got {sigs.shape[0]}")
         with self._lock.write():
             self._check_open()
             present = doc.doc_id in self._records
@@ -267,14 +297,19 @@ class Index:
             if present and not remove:
                 return
             touched = ([] if present else [doc.doc_id]) + remove
+            ids = [c.id for c in chunks]
+            links = [] if present else self._duplicates.links(doc.doc_id, ids, sigs)
+            links = [x for x in links if x.doc_id not in remove and x.other_doc_id not in remove]
             self._journal.begin("add", touched)
             try:
                 if not present:
-                    self._vectors.add([c.id for c in chunks], vectors, [doc.doc_id] * len(chunks))
+                    self._vectors.add(ids, vectors, [doc.doc_id] * len(chunks))
                 self._registry.commit(
                     add=None if present else (doc, chunks),
                     remove=remove,
                     ingested_at=doc.ingested_at or now(),
+                    signatures=None if present else sigs,
+                    links=links,
                 )
                 self._vectors.delete_documents(remove)
             except Exception:
@@ -282,6 +317,9 @@ class Index:
                 raise
             self._journal.clear()
             self._refresh_records(added=None if present else doc.doc_id, removed=remove)
+            self._duplicates.remove_documents(remove)
+            if not present:
+                self._duplicates.add(doc.doc_id, ids, sigs)
 
     def remove_document(self, doc_id: str) -> None:
         """Delete a document everywhere (an unknown id changes nothing)."""
@@ -300,6 +338,7 @@ class Index:
                 raise
             self._journal.clear()
             self._refresh_records(removed=[doc_id])
+            self._duplicates.remove_documents([doc_id])
 
     @contextmanager
     def batch(self) -> Iterator[Index]:
@@ -401,6 +440,10 @@ class Index:
             self._journal.clear()
         finally:
             self._refresh_records()
+            self._load_duplicates()
+
+    def _load_duplicates(self) -> None:
+        self._duplicates = load_finder(self._registry)
 
 
 def _corrupt(directory: Path, exc: Exception) -> IndexCorruptError:

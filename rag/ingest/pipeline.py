@@ -25,8 +25,10 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import IndexError_, IngestError
+from rag.index.duplicates import signatures
 from rag.index.embedding import Embedder
 from rag.ingest.chunking import chunk_document
+from rag.ingest.details import FileDetails, file_details
 from rag.ingest.loaders import SUPPORTED_EXTENSIONS, loader_for
 from rag.ingest.loaders.base import one_line
 from rag.types import Chunk, SourceDocument
@@ -47,21 +49,42 @@ DocumentEntry = tuple[str, str, str]  # (source, doc_id, title)
 
 @dataclass(frozen=True)
 class IngestEvent:
-    """Progress of one file: `index` is 1-based among `total` files; final stages end that file."""
+    """Progress of one file: `index` is 1-based among `total` files; final stages end that file.
+
+    The counters cover the whole call, for a progress bar: chunks embedded so far and the bytes
+    of the files to parse (unchanged files are never parsed and count for nothing).
+    """
 
     index: int
     total: int
     path: str
     stage: Stage
+    chunks_done: int = 0  # chunks embedded and stored so far in this call
+    bytes_done: int = 0  # bytes of the files to parse that are finished
+    bytes_total: int = 0  # bytes of all the files to parse
+    elapsed: float = 0.0  # seconds since the call started
 
     @property
     def finished(self) -> bool:
         return self.stage in FINAL_STAGES
 
+    @property
+    def rate(self) -> float:
+        """Chunks embedded per second so far."""
+        return self.chunks_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated seconds to go: the time per byte so far times the bytes left (None until a file is done)."""
+        if self.bytes_done <= 0 or self.bytes_total <= 0:
+            return None
+        return self.elapsed * max(0, self.bytes_total - self.bytes_done) / self.bytes_done
+
 
 @dataclass
 class IngestReport:
-    """What an ingest did, file by file. `notes` maps a source to extra detail (e.g. duplicates)."""
+    """What an ingest did, file by file. `notes` maps a source to extra detail (e.g. duplicates);
+    `details` maps each added or updated source to what was found in it."""
 
     added: list[DocumentEntry] = field(default_factory=list)
     updated: list[DocumentEntry] = field(default_factory=list)
@@ -69,6 +92,7 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
+    details: dict[str, FileDetails] = field(default_factory=dict)
     n_chunks_added: int = 0
     seconds: float = 0.0
 
@@ -82,6 +106,17 @@ class IngestReport:
 class _Loaded:
     doc: SourceDocument
     chunks: list[Chunk]
+    signatures: np.ndarray  # MinHash rows for near-duplicate detection, computed off the write lock
+
+
+@dataclass
+class _Progress:
+    """The counters every event of one call carries."""
+
+    started: float
+    bytes_total: int = 0
+    bytes_done: int = 0
+    chunks_done: int = 0
 
 
 ProgressCallback = Callable[[IngestEvent], None]
@@ -112,9 +147,22 @@ def ingest_paths(
     files = discover(paths, report, exclude=[Path(settings.index.dir).expanduser().resolve()])
     total = len(files)
 
+    counters = _Progress(started=started)
+
     def emit(i: int, source: str, stage: Stage) -> None:
         if progress is not None:
-            progress(IngestEvent(index=i + 1, total=total, path=source, stage=stage))
+            progress(
+                IngestEvent(
+                    index=i + 1,
+                    total=total,
+                    path=source,
+                    stage=stage,
+                    chunks_done=counters.chunks_done,
+                    bytes_done=counters.bytes_done,
+                    bytes_total=counters.bytes_total,
+                    elapsed=time.perf_counter() - started,
+                )
+            )
 
     # Cheap checks first, in order: guards and the unchanged fast path never parse a file.
     queue: list[tuple[int, Path, str | None]] = []  # (position, path, doc_id it replaces)
@@ -132,6 +180,7 @@ def ingest_paths(
             emit(i, source, "unchanged")
             continue
         queue.append((i, path, previous.doc_id if previous is not None else None))
+        counters.bytes_total += _size(path)
 
     # One batch: the keyword index is rebuilt once at the end, not after every document.
     with index.batch(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="changeguide-load") as pool:
@@ -152,7 +201,9 @@ def ingest_paths(
             source = str(path)
             emit(i, source, "loading")
             try:
-                stage = _store(future.result(), index, embedder, replaces, report, partial(emit, i, source))
+                stage = _store(
+                    future.result(), index, embedder, replaces, report, partial(emit, i, source), counters
+                )
             except IndexError_:
                 for *_, later in pending:
                     later.cancel()
@@ -165,6 +216,7 @@ def ingest_paths(
                     (source, f"unexpected error: {type(exc).__name__}: {one_line(exc, 160)}")
                 )
                 stage = "failed"
+            counters.bytes_done += _size(path)
             emit(i, source, stage)
 
     report.seconds = time.perf_counter() - started
@@ -180,7 +232,7 @@ def _load_and_chunk(path: Path, settings: Settings) -> _Loaded:
     chunks = chunk_document(doc, settings.chunking)
     if not chunks:
         raise IngestError("no text found in the file")
-    return _Loaded(doc, chunks)
+    return _Loaded(doc, chunks, signatures([c.text for c in chunks]))
 
 
 def _store(
@@ -190,6 +242,7 @@ def _store(
     replaces: str | None,
     report: IngestReport,
     emit: Callable[[Stage], None],
+    counters: _Progress,
 ) -> Stage:
     """Embed and add one parsed document (or note that its content is already indexed)."""
     doc, chunks = loaded.doc, loaded.chunks
@@ -207,17 +260,28 @@ def _store(
         return "unchanged"
     emit("embedding")
     texts = [chunk.text for chunk in chunks]
-    vectors = np.vstack(
-        [embedder.embed_batch(texts[k : k + EMBED_BATCH]) for k in range(0, len(texts), EMBED_BATCH)]
-    )
+    parts = []
+    for k in range(0, len(texts), EMBED_BATCH):  # an event per batch keeps a long file's bar moving
+        parts.append(embedder.embed_batch(texts[k : k + EMBED_BATCH]))
+        counters.chunks_done += len(parts[-1])
+        emit("embedding")
+    vectors = np.vstack(parts)
     emit("storing")
-    index.add_document(doc, chunks, vectors, replaces=replaces)
+    index.add_document(doc, chunks, vectors, replaces=replaces, chunk_signatures=loaded.signatures)
     report.n_chunks_added += len(chunks)
+    report.details[doc.source] = file_details(doc, chunks, index)
     if replaces is None:
         report.added.append(entry)
         return "added"
     report.updated.append(entry)
     return "updated"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _guard_and_hash(path: Path, settings: Settings) -> str:

@@ -32,6 +32,7 @@ CITATION_KEYS = {
     "end": (int,),
     "score": (float,),
     "verified": (bool,),
+    "also_in": (list,),
     "key_sources": (list,),
 }
 RETRIEVED_KEYS = {"chunk_id": (str,), "doc_id": (str,), "source": (str,), "score": (float,)}

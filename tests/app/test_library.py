@@ -41,6 +41,16 @@ def test_facets_and_rows():
     assert rows[1]["Format"] == "PDF" and rows[1]["Year"] == "2019" and rows[1]["Pages"] == "–", rows[1]
     assert rows[0]["Added"] == "2026-11-27 05:00" and rows[2]["Title"] == "note.tex", rows
     assert "Year" not in library.document_rows(RECORDS[2:])[0], "no Year column when no document has a year"
+    assert "Shared" not in rows[0], "no Shared column when no document repeats another"
+
+
+def test_rows_show_how_much_of_a_document_repeats_others():
+    from rag.index.duplicates import SharedShare
+
+    shares = {"pdsa": SharedShare(chunks=1, total=3, documents=("spc", "note"))}
+    rows = library.document_rows(RECORDS, shares)
+    assert [r["Shared"] for r in rows] == ["33% shared with 2 documents", "–", "–"], rows
+    assert library.FORMAT_LABELS["pptx"] == "PowerPoint" and library.FORMAT_LABELS["xlsx"] == "Excel"
 
 
 def test_filter_records():

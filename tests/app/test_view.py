@@ -201,3 +201,31 @@ def test_page_labels():
         and view.page_label(3, 3) == "p. 3"
         and view.page_label(3, 5) == "pp. 3–5"
     )
+
+
+def test_card_and_export_name_the_other_documents_holding_the_quote():
+    also = (DocumentRef("d2", "Annual report <b>2024</b>", "/lib/ar-2024.pdf", 0.8),)
+    card = view.citation_card(_citation(also_in=also), DOC)
+    assert card.also_in == ("Annual report <b>2024</b>",), "plain text: the page escapes it"
+    exported = view.export_markdown(
+        _answer(citations=(_citation(also_in=also),)), when=datetime(2026, 1, 2, tzinfo=UTC)
+    )
+    assert "*Also in:* Annual report \\<b\\>2024\\</b\\>" in exported, exported
+
+
+def test_a_markdown_excerpt_is_shown_clean_with_the_highlight_on_its_sentence():
+    text = "# Notes\n\nIntro. Use **small tests** of change \\(PDSA\\). Then [spread](http://x.org) it.\n"
+    doc = SourceDocument(doc_id="m", title="Notes", source="/lib/notes.md", format="markdown", text=text)
+    start, end = text.index("Intro."), text.index("it.") + 3
+    s0, s1 = text.index("Use"), text.index("\\).") + 3
+    citation = _citation(
+        doc=doc, excerpt=text[start:end], start=start, end=end, sentence_start=s0, sentence_end=s1
+    )
+    card = view.citation_card(citation, doc)
+    assert (card.before, card.sentence, card.after) == (
+        "Intro. ",
+        "Use small tests of change (PDSA).",
+        " Then spread it.",
+    )
+    assert "http" not in card.excerpt_html() and "**" not in card.context_html()
+    assert citation.excerpt == text[start:end], "the stored excerpt is untouched"

@@ -100,3 +100,28 @@ def zip_bomb_docx(path: Path, expanded_mb: int) -> Path:
             for _ in range(expanded_mb):
                 member.write(block)
     return path
+
+
+def write_pptx(path: Path) -> Path:
+    """A three-slide deck: a title slide, a slide with a table and speaker notes, an untitled slide."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    first = deck.slides.add_slide(deck.slide_layouts[0])
+    first.shapes.title.text = "Discharge before noon"
+    first.placeholders[1].text = "Ward 7 improvement team"
+    second = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    second.shapes.title.text = "Results by ward"
+    # Placed lower on the slide but added first: reading order follows position, not z-order.
+    note_box = second.shapes.add_textbox(Inches(1), Inches(6), Inches(6), Inches(1))
+    note_box.text_frame.text = "Both wards improved within six weeks."
+    table = second.shapes.add_table(3, 3, Inches(1), Inches(2), Inches(6), Inches(2)).table
+    for r, values in enumerate([("Ward", "Before", "After"), ("A", "12%", "31%"), ("B", "9%", "24%")]):
+        for c, value in enumerate(values):
+            table.cell(r, c).text = value
+    second.notes_slide.notes_text_frame.text = "Mention that ward B started two weeks later."
+    third = deck.slides.add_slide(deck.slide_layouts[6])  # blank: no title placeholder
+    third.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text_frame.text = "Questions?"
+    deck.save(str(path))
+    return path

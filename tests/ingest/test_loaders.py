@@ -54,11 +54,22 @@ def dissertation(shared_docs) -> SourceDocument:
 
 
 def test_extensions_map_to_loaders_case_insensitively():
-    assert {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt", ".text"} == set(
-        SUPPORTED_EXTENSIONS
-    )
+    assert {
+        ".pdf",
+        ".docx",
+        ".pptx",
+        ".xlsx",
+        ".csv",
+        ".tsv",
+        ".html",
+        ".htm",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".text",
+    } == set(SUPPORTED_EXTENSIONS)
     assert loader_for(Path("Report.PDF")) is loader_for(Path("x.pdf")) is not None
-    assert loader_for(Path("notes.tsv")) is None and loader_for(Path("README")) is None
+    assert loader_for(Path("notes.rtf")) is None and loader_for(Path("README")) is None
 
 
 def test_pdf_pages_are_physical_and_one_based(dissertation, shared_docs):

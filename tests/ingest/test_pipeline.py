@@ -172,11 +172,12 @@ def test_every_bad_input_is_reported_and_the_rest_ingested(settings, embedder, t
     (batch / "notzip.docx").write_bytes(b"not a zip archive")
     zip_bomb_docx(batch / "bomb.docx", expanded_mb=8)
     (batch / "loop.md").symlink_to(batch / "loop.md")
-    (batch / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (batch / "notes.rtf").write_text("{\\rtf1 notes}", encoding="utf-8")
     (batch / ".hidden.md").write_text("# Hidden\n\nIgnored.", encoding="utf-8")
     missing = tmp_path / "missing.pdf"
-    unsupported = tmp_path / "table.xlsx"
+    unsupported = tmp_path / "table.numbers"
     unsupported.write_bytes(b"PK")
+    (batch / "broken.xlsx").write_bytes(b"PK")
 
     with Index.open(settings) as index:
         ingest_paths([existing], index, embedder, settings)
@@ -194,7 +195,8 @@ def test_every_bad_input_is_reported_and_the_rest_ingested(settings, embedder, t
             "bomb.docx": "possible zip bomb",
             "loop.md": "symbolic link loop",
             "missing.pdf": "no such file or directory",
-            "table.xlsx": "unsupported file type .xlsx",
+            "table.numbers": "unsupported file type .numbers",
+            "broken.xlsx": "not a valid XLSX",
         }
         assert set(reasons) == set(expected), reasons
         for name, reason in expected.items():
@@ -206,7 +208,7 @@ def test_every_bad_input_is_reported_and_the_rest_ingested(settings, embedder, t
             "latin1.txt",
             "report.pdf",
         ]
-        assert [Path(s).name for s, _ in report.skipped] == ["notes.csv"], "hidden files are not even listed"
+        assert [Path(s).name for s, _ in report.skipped] == ["notes.rtf"], "hidden files are not even listed"
         assert kept <= {(r.doc_id, r.n_chunks) for r in index.documents()}, (
             "the existing document is untouched"
         )

@@ -74,6 +74,8 @@ def render_card(card: view.CitationCard) -> None:
         details = [card.location, card.source] + ([] if card.verified else ["does not support its sentence"])
         st.caption(view.escape_markdown(" · ".join(d for d in details if d)))
         st.html(card.excerpt_html())
+        if card.also_in:
+            st.caption("Also in: " + "; ".join(view.escape_markdown(t) for t in card.also_in))
         if card.context_label:
             with st.expander(f"Show in the document ({card.context_label.lower()})"):
                 st.html(card.context_html())

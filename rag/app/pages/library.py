@@ -6,8 +6,6 @@ A Streamlit page script run by app.py's navigation. Uploads and removals are a l
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
 import streamlit as st
 
 from rag.app import library, resources, roles, view
@@ -38,6 +36,8 @@ def render_summary(summary: library.IngestSummary) -> None:
             st.markdown(f"**{label}:** " + "; ".join(view.escape_markdown(n) for n in names))
     if summary.unchanged:
         st.caption("Already in the library: " + "; ".join(view.escape_markdown(n) for n in summary.unchanged))
+    for name, notes in summary.details:
+        st.caption(f"{view.escape_markdown(name)}: " + "; ".join(view.escape_markdown(n) for n in notes))
     for name, reason in summary.failed:
         st.markdown(f"- **{view.escape_markdown(name)}**: {view.escape_markdown(reason)}")
 
@@ -46,12 +46,7 @@ def add_uploads(files: list) -> None:
     bar = st.progress(0.0, text="Starting…")
 
     def on_event(event) -> None:  # an IngestEvent, from the ingesting thread (this one)
-        done = event.index if event.finished else event.index - 1
-        name = PurePath(event.path).name
-        bar.progress(
-            done / max(event.total, 1),
-            text=f"{STAGE_LABELS.get(event.stage, event.stage)}: {name} ({event.index} of {event.total})",
-        )
+        bar.progress(library.progress_fraction(event), text=library.progress_text(event, STAGE_LABELS))
 
     try:
         summary = library.add_documents(
@@ -76,7 +71,7 @@ else:
         st.subheader("Add documents")
         limit = settings.ingest.max_file_mb
         files = st.file_uploader(
-            "PDF, Word, web pages, Markdown or text files",
+            "PDF, Word, PowerPoint, Excel, CSV, web pages, Markdown or text files",
             type=sorted(e.lstrip(".") for e in SUPPORTED_EXTENSIONS),
             accept_multiple_files=True,
             key=f"uploader-{st.session_state.get('uploader', 0)}",
@@ -103,7 +98,7 @@ topics = right.multiselect("Topic", facets.topics, placeholder="Any topic")
 shown = library.filter_records(records, text, formats, topics)
 if shown:
     st.dataframe(
-        library.document_rows(shown),
+        library.document_rows(shown, engine.index.shared_shares()),
         hide_index=True,
         width="stretch",
         column_config={
@@ -112,6 +107,9 @@ if shown:
             "Pages": st.column_config.TextColumn(width="small"),
             "Passages": st.column_config.NumberColumn(width="small"),
             "Year": st.column_config.TextColumn(width="small"),
+            "Shared": st.column_config.TextColumn(
+                width="medium", help="Passages that repeat other documents (collapsed in answers)"
+            ),
             "Added": st.column_config.TextColumn(width="small"),
         },
     )

@@ -11,6 +11,10 @@ from rag.ingest.loaders.base import Loader
 _MODULES = {
     ".pdf": "pdf",
     ".docx": "docx",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
+    ".csv": "csvfile",
+    ".tsv": "csvfile",
     ".html": "html",
     ".htm": "html",
     ".md": "markdown",
