@@ -1,4 +1,10 @@
-"""PDF text layers with pypdf: one page span per physical page (1-based), sections from the outline."""
+"""PDF: text in reading order from pdfium, sections and metadata from pypdf's outline.
+
+pypdf opens and checks the file (corrupt, encrypted) and reads the outline and the info
+dictionary; pypdfium2 reads each page's characters, which `rag.ingest.pdf_layout` puts in
+reading order and `rag.ingest.pdf_text` turns into text without running headers or footers.
+One page span per physical page (1-based). See benchmarks/README.md for why pdfium.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ PAGE_SEPARATOR = "\n\n"
 
 
 def load(path: Path, settings: Settings) -> SourceDocument:
-    """Read a PDF's text layer, page by page.
+    """Read a PDF's text layer, page by page, in reading order.
 
     Raises:
         IngestError: if the file is corrupt, encrypted with a password, or has no text layer.
@@ -42,14 +48,15 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         reader = pypdf.PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not _decrypt_with_empty_password(reader):
             raise IngestError("encrypted PDF: it needs a password; save an unprotected copy and ingest that")
-        page_texts = [_page_text(page) for page in reader.pages]
+        n_pages = len(reader.pages)
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise IngestError(f"corrupt PDF: {one_line(exc, 120)}") from exc
-
-    if not page_texts:
+    if not n_pages:
         raise IngestError("corrupt PDF: it has no pages")
+    page_texts = _page_texts(raw)
+
     visible = sum(len(t.strip()) for t in page_texts)
     if visible < MIN_CHARS_PER_PAGE * len(page_texts):
         raise IngestError("no text layer: scanned PDFs need OCR, which is not supported")
@@ -79,16 +86,43 @@ def load(path: Path, settings: Settings) -> SourceDocument:
     )
 
 
+def _page_texts(raw: bytes) -> list[str]:
+    """Each page's text in reading order, running headers and footers removed, hyphens joined."""
+    import pypdfium2 as pdfium
+
+    from rag.ingest.pdf_layout import page_spans, reading_order
+    from rag.ingest.pdf_text import PageLines, join_hyphenated, page_text, running_chrome
+
+    try:
+        document = pdfium.PdfDocument(raw, password="")
+    except pdfium.PdfiumError as exc:
+        raise IngestError(f"corrupt PDF: pdfium cannot open it ({one_line(exc, 100)})") from exc
+    try:
+        pages = []
+        for number in range(len(document)):
+            page = document[number]
+            textpage = page.get_textpage()
+            _, bottom, _, top = page.get_cropbox()
+            pages.append((page_spans(textpage), bottom, top))
+            textpage.close()
+            page.close()
+    finally:
+        document.close()
+    chrome = running_chrome(pages)
+    layouts = []
+    for number, ((spans, bottom, top), dropped) in enumerate(zip(pages, chrome, strict=True), start=1):
+        body = [s for s in spans if id(s) not in dropped]
+        layouts.append(PageLines(number, bottom, top, reading_order(body) if body else []))
+    texts = join_hyphenated([page_text(layout) for layout in layouts])
+    return [tidy_text(text).strip("\n") for text in texts]
+
+
 def _decrypt_with_empty_password(reader) -> bool:
     """Many PDFs are encrypted only to restrict printing and open with an empty password."""
     try:
         return bool(reader.decrypt(""))
     except Exception:  # pypdf raises DependencyError, NotImplementedError, ... for unsupported ciphers
         return False
-
-
-def _page_text(page) -> str:
-    return tidy_text(page.extract_text() or "").strip("\n")
 
 
 def _info_title(reader) -> str | None:
