@@ -115,6 +115,7 @@ class Citation:
     sentence_start: int | None = None
     sentence_end: int | None = None
     verified: bool = True
+    ocr: bool = False  # the excerpt is OCR text of a scanned page (chunk meta "ocr")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def _citation(citation: Citation) -> dict[str, Any]:
         "end": citation.end,
         "score": round(float(citation.score), 4),
         "verified": bool(citation.verified),
+        "ocr": bool(citation.ocr),
     }
 
 

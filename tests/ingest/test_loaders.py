@@ -103,7 +103,7 @@ def test_pdf_with_empty_user_password_opens(tmp_path):
             lambda d: encrypt_pdf(write_pdf(d / "p.pdf", [["Secret."]]), d / "locked.pdf", "s3cret"),
             "encrypted PDF",
         ),
-        (lambda d: blank_pdf(d / "scan.pdf"), "no text layer: scanned PDFs need OCR, which is not supported"),
+        (lambda d: blank_pdf(d / "blank.pdf"), "no text layer and no images: the pages are blank"),
         (lambda d: _write(d / "junk.pdf", b"this is not a PDF at all"), "not a PDF file"),
         (lambda d: _write(d / "broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog"), "corrupt PDF"),
         (lambda d: _write(d / "x.docx", b"PK\x03\x04 but not really a zip"), "not a valid DOCX"),

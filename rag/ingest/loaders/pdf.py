@@ -1,9 +1,9 @@
 """PDF: text in reading order from pdfium, sections and metadata from pypdf's outline.
 
 pypdf opens and checks the file (corrupt, encrypted) and reads the outline and the info
-dictionary; pypdfium2 reads each page's characters, which `rag.ingest.pdf_layout` puts in
-reading order and `rag.ingest.pdf_text` turns into text without running headers or footers.
-One page span per physical page (1-based). See benchmarks/README.md for why pdfium.
+dictionary; `rag.ingest.pdf_pages` reads each page with pypdfium2 (layout, tables, OCR of
+scanned pages). One page span per physical page (1-based). See benchmarks/README.md for why
+pdfium.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from rag.ingest.loaders.base import (
     one_line,
     read_bytes,
     sections_from_starts,
-    tidy_text,
     title_from_filename,
 )
 from rag.types import PageSpan, SourceDocument
@@ -55,11 +54,17 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         raise IngestError(f"corrupt PDF: {one_line(exc, 120)}") from exc
     if not n_pages:
         raise IngestError("corrupt PDF: it has no pages")
-    page_texts = _page_texts(raw)
+    from rag.ingest.pdf_pages import read_pages
 
+    read = read_pages(raw)
+    page_texts = read.texts
     visible = sum(len(t.strip()) for t in page_texts)
     if visible < MIN_CHARS_PER_PAGE * len(page_texts):
-        raise IngestError("no text layer: scanned PDFs need OCR, which is not supported")
+        if read.unread_pages:
+            raise IngestError(f"no text layer: this scanned PDF needs OCR; {read.ocr_unavailable}")
+        if read.ocr_pages:
+            raise IngestError("no text found: OCR read no text on the scanned pages")
+        raise IngestError("no text layer and no images: the pages are blank")
 
     parts: list[str] = []
     pages: list[PageSpan] = []
@@ -81,40 +86,14 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         title=_info_title(reader) or title_from_filename(path),
         pages=pages,
         sections=_outline_sections(reader, pages, text),
-        meta={"authors": _info_authors(reader)},
+        meta={
+            "authors": _info_authors(reader),
+            "ocr_pages": list(read.ocr_pages),
+            "ocr_missing_pages": list(read.unread_pages),
+            "n_tables": read.n_tables,
+        },
         page_count=len(page_texts),
     )
-
-
-def _page_texts(raw: bytes) -> list[str]:
-    """Each page's text in reading order, running headers and footers removed, hyphens joined."""
-    import pypdfium2 as pdfium
-
-    from rag.ingest.pdf_layout import page_spans, reading_order
-    from rag.ingest.pdf_text import PageLines, join_hyphenated, page_text, running_chrome
-
-    try:
-        document = pdfium.PdfDocument(raw, password="")
-    except pdfium.PdfiumError as exc:
-        raise IngestError(f"corrupt PDF: pdfium cannot open it ({one_line(exc, 100)})") from exc
-    try:
-        pages = []
-        for number in range(len(document)):
-            page = document[number]
-            textpage = page.get_textpage()
-            _, bottom, _, top = page.get_cropbox()
-            pages.append((page_spans(textpage), bottom, top))
-            textpage.close()
-            page.close()
-    finally:
-        document.close()
-    chrome = running_chrome(pages)
-    layouts = []
-    for number, ((spans, bottom, top), dropped) in enumerate(zip(pages, chrome, strict=True), start=1):
-        body = [s for s in spans if id(s) not in dropped]
-        layouts.append(PageLines(number, bottom, top, reading_order(body) if body else []))
-    texts = join_hyphenated([page_text(layout) for layout in layouts])
-    return [tidy_text(text).strip("\n") for text in texts]
 
 
 def _decrypt_with_empty_password(reader) -> bool:
