@@ -141,7 +141,8 @@ def test_docx_headings_tables_and_properties(tmp_path):
     doc = load(write_docx(tmp_path / "flow.docx"))
     assert doc.format == "docx" and doc.title == "Discharge before noon"
     assert doc.meta["authors"] == ["A. Manager"]
-    assert "Ward | Before | After\nA | 12% | 31%" in doc.text, doc.text
+    assert "Ward: A; Before: 12%; After: 31%." in doc.text, "a row names its columns: " + doc.text
+    assert doc.meta["n_tables"] == 1
     paths = [s.path for s in doc.sections]
     assert paths == ["Patient flow", "Patient flow > Criteria-led discharge", "Results"], paths
     criteria = doc.sections[1]
@@ -174,7 +175,7 @@ def test_html_without_main_drops_page_chrome(tmp_path):
     doc = load(_write(tmp_path / "page.htm", html.encode()))
     assert (
         doc.text
-        == "Flow and discharge\n\nDischarge before noon helps flow.\nSecond line.\n\nWard | Rate\nA | 31%"
+        == "Flow and discharge\n\nDischarge before noon helps flow.\nSecond line.\n\nWard: A; Rate: 31%."
     ), doc.text
     assert doc.title == "Flow and discharge", "the first <h1> before a <title> with a site suffix"
 
