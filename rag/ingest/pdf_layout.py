@@ -52,7 +52,7 @@ class Span:
     baseline: float
     size: float
     chars: list[str] = field(default_factory=list)
-    bold: bool = False
+    xs: list[float] = field(default_factory=list)  # left edge of each character (tables split cells)
 
     @property
     def text(self) -> str:
@@ -61,6 +61,22 @@ class Span:
     @property
     def width(self) -> float:
         return self.x1 - self.x0
+
+    def words(self) -> list[Span]:
+        """The span cut at its spaces, each word with its own x-extent."""
+        out: list[Span] = []
+        start = 0
+        bounds = [*self.xs[1:], self.x1]
+        for i, ch in enumerate([*self.chars, " "]):
+            if ch == " ":
+                if i > start:
+                    x1 = bounds[i - 1] if i - 1 < len(bounds) else self.x1
+                    out.append(
+                        Span(self.xs[start], x1, self.bottom, self.top, self.baseline, self.size,
+                             self.chars[start:i], self.xs[start:i])
+                    )  # fmt: skip
+                start = i + 1
+        return out or [self]
 
 
 @dataclass(slots=True, eq=False)
@@ -114,13 +130,14 @@ def page_spans(textpage) -> list[Span]:
     if len(text) != count:  # characters outside the BMP: ask one by one
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(handle, i)) for i in range(count))
     box = pdfium_c.FS_RECTF()
+    get_box, get_angle = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharAngle
     spans: list[Span] = []
     rotated: list[Span] = []
     current: Span | None = None
     current_rotated = space_pending = False
-    # One pdfium call per character (its loose box) keeps this at about 1 µs a character; the
-    # angle is asked only where a span starts, and the bottom of the loose box (the baseline
-    # less the font's descent) serves as the baseline.
+    # Only the loose box is asked for every character (about 1 µs each); the angle only where a
+    # span starts. The bottom of the loose box (baseline less the font's descent) is the baseline.
+    # The loop is written out (no helper calls) because it runs for every character.
     for i, ch in enumerate(text):
         if ch in "\r\n":
             current, space_pending = None, False
@@ -130,41 +147,45 @@ def page_spans(textpage) -> list[Span]:
             continue
         if ch in _PDFIUM_HYPHENS:
             ch = "-"
-        pdfium_c.FPDFText_GetLooseCharBox(handle, i, box)
+        get_box(handle, i, box)
+        left, right, bottom, top = box.left, box.right, box.bottom, box.top
         # The loose box's height (ascent to descent) is the size as printed: the nominal font
         # size is 1 in files that scale text with the text matrix (the IRS instructions).
-        size = (box.top - box.bottom) or pdfium_c.FPDFText_GetFontSize(handle, i) or 1.0
-        if current is not None and not current_rotated and _continues(current, box, box.bottom, size):
-            if space_pending or box.left - current.x1 > 0.25 * size:
-                current.chars.append(" ")
-            current.chars.append(ch)
-            current.x1 = max(current.x1, box.right)
-            current.top = max(current.top, box.top)
-            current.bottom = min(current.bottom, box.bottom)
-            space_pending = False
-            continue
-        angle = pdfium_c.FPDFText_GetCharAngle(handle, i)
+        size = (top - bottom) or pdfium_c.FPDFText_GetFontSize(handle, i) or 1.0
+        if current is not None and not current_rotated:
+            em = size if size > current.size else current.size
+            gap = left - current.x1
+            # Same baseline, and a gap from overlap by a whole em (a ligature's second letter
+            # shares the first one's box) to SPAN_GAP_EM.
+            if abs(bottom - current.baseline) <= BASELINE_TOLERANCE * em and -size <= gap <= SPAN_GAP_EM * em:
+                if space_pending or gap > 0.25 * size:
+                    current.chars.append(" ")
+                    current.xs.append(current.x1)
+                current.chars.append(ch)
+                current.xs.append(left)
+                if right > current.x1:
+                    current.x1 = right
+                if top > current.top:
+                    current.top = top
+                if bottom < current.bottom:
+                    current.bottom = bottom
+                space_pending = False
+                continue
+        angle = get_angle(handle, i)
         if ROTATED_RADIANS < (angle % math.pi) < math.pi - ROTATED_RADIANS:
             if current is None or not current_rotated:
-                current = Span(box.left, box.right, box.bottom, box.top, box.bottom, size, [])
+                current = Span(left, right, bottom, top, bottom, size, [], [])
                 rotated.append(current)
                 current_rotated = True
             current.chars.append(ch)
+            current.xs.append(left)
             continue
-        current = Span(box.left, box.right, box.bottom, box.top, box.bottom, size, [ch])
+        current = Span(left, right, bottom, top, bottom, size, [ch], [left])
         spans.append(current)
         current_rotated = space_pending = False
     if rotated and len(rotated) > MAX_ROTATED_SHARE * (len(spans) + len(rotated)):
         spans.extend(rotated)  # a page set sideways: its text is the content, not margin noise
     return [s for s in spans if s.text]
-
-
-def _continues(span: Span, box, baseline: float, size: float) -> bool:
-    if abs(baseline - span.baseline) > BASELINE_TOLERANCE * max(size, span.size):
-        return False
-    gap = box.left - span.x1
-    # Overlap down to a whole em: the second letter of a ligature shares the first one's box.
-    return -1.0 * size <= gap <= SPAN_GAP_EM * max(size, span.size)
 
 
 def reading_order(spans: list[Span]) -> list[list[Line]]:
@@ -297,13 +318,36 @@ def _merged(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def make_lines(spans: list[Span]) -> list[Line]:
     """Spans grouped into lines, top to bottom, each left to right.
 
-    Body-size spans make the lines; superscripts and subscripts then join the line they overlap
-    most, so a footnote mark stays inside its sentence instead of becoming a line of its own.
+    Body-size spans make the lines; smaller spans join the body line they overlap (a footnote
+    mark stays inside its sentence), and the rest (a table set in smaller type) make lines of
+    their own.
     """
     body = body_size(spans)
-    small = [s for s in spans if s.size < SMALL_SHARE * body]
+    lines = _cluster([s for s in spans if s.size >= SMALL_SHARE * body])
+    keys = [-line.spans[0].baseline for line in lines]
+    leftovers = []
+    for span in (s for s in spans if s.size < SMALL_SHARE * body):
+        at = bisect.bisect_left(keys, -span.baseline)
+        best, best_overlap = None, 0.0
+        for line in lines[max(0, at - 2) : at + 2]:
+            overlap = min(span.top, line.top) - max(span.bottom, line.bottom)
+            if overlap > best_overlap and line.x0 - 2 * span.size <= span.x0 <= line.x1 + 2 * span.size:
+                best, best_overlap = line, overlap
+        if best is None or best_overlap < 0.3 * (span.top - span.bottom):
+            leftovers.append(span)
+        else:
+            best.add(span)
+    lines.extend(_cluster(leftovers))
+    lines.sort(key=lambda line: -line.top)
+    for line in lines:
+        line.spans.sort(key=lambda s: s.x0)
+    return lines
+
+
+def _cluster(spans: list[Span]) -> list[Line]:
+    """Spans on one baseline (or inside the line's height) as lines, top to bottom."""
     lines: list[Line] = []
-    for span in sorted((s for s in spans if s.size >= SMALL_SHARE * body), key=lambda s: (-s.baseline, s.x0)):
+    for span in sorted(spans, key=lambda s: (-s.baseline, s.x0)):
         if lines:
             last = lines[-1]
             mid = (span.top + span.bottom) / 2
@@ -312,21 +356,6 @@ def make_lines(spans: list[Span]) -> list[Line]:
                 last.add(span)
                 continue
         lines.append(Line([span]))
-    keys = [-line.spans[0].baseline for line in lines]
-    for span in small:
-        at = bisect.bisect_left(keys, -span.baseline)
-        best, best_overlap = None, 0.0
-        for line in lines[max(0, at - 2) : at + 2]:
-            overlap = min(span.top, line.top) - max(span.bottom, line.bottom)
-            if overlap > best_overlap and line.x0 - 2 * span.size <= span.x0 <= line.x1 + 2 * span.size:
-                best, best_overlap = line, overlap
-        if best is None or best_overlap < 0.3 * (span.top - span.bottom):
-            lines.append(Line([span]))
-        else:
-            best.add(span)
-    lines.sort(key=lambda line: -line.top)
-    for line in lines:
-        line.spans.sort(key=lambda s: s.x0)
     return lines
 
 

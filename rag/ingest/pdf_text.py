@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rag.ingest.pdf_layout import Line, Span, make_lines
+from rag.ingest.pdf_tables import Rule, split_tables
 
 # Header and footer zone: lines this close to the top or bottom edge (share of page height).
 CHROME_ZONE = 0.12
@@ -37,8 +38,8 @@ class PageLines:
     bottom: float
     top: float
     regions: list[list[Line]] = field(default_factory=list)
-    # Blocks already rendered (tables), each placed before the region of the same index.
-    blocks: dict[int, list[str]] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)  # vertical rules, for table headers
+    n_tables: int = 0  # set by page_text
 
 
 def running_chrome(pages: list[tuple[list[Span], float, float]]) -> list[set[int]]:
@@ -85,17 +86,21 @@ def page_text(page: PageLines) -> str:
     lines = [line for region in page.regions for line in region]
     page_body = _body_size(lines) if lines else 0.0
     middle = (page.top + page.bottom) / 2
-    for index, region in enumerate(page.regions):
-        parts.extend(page.blocks.get(index, ()))
-        if region and region[0].top < middle and _body_size(region) < FOOTNOTE_SHARE * page_body:
+    page.n_tables = 0
+    for region in page.regions:
+        small = region and region[0].top < middle and _body_size(region) < FOOTNOTE_SHARE * page_body
+        if small and not any(kind == "table" for kind, _ in split_tables(region, page.rules)):
             footnotes.append(_region_text(region))  # a block of footnotes under the columns
             continue
         body, notes = _split_footnotes(region)
-        if body:
-            parts.append(_region_text(body))
+        for kind, piece in split_tables(body, page.rules) if body else []:
+            if kind == "table":
+                page.n_tables += 1
+                parts.append(piece)
+            else:
+                parts.append(_region_text(piece))
         if notes:
             footnotes.append(_region_text(notes))
-    parts.extend(page.blocks.get(len(page.regions), ()))
     out = ""
     for part in [*parts, *footnotes]:
         if not part.strip():
