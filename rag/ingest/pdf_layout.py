@@ -62,20 +62,30 @@ class Span:
     def width(self) -> float:
         return self.x1 - self.x0
 
-    def words(self) -> list[Span]:
-        """The span cut at its spaces, each word with its own x-extent."""
+    def words(self, min_gap: float = 0.0) -> list[Span]:
+        """The span cut at its spaces (those wider than `min_gap` points), each piece with its x-extent."""
         out: list[Span] = []
         start = 0
-        bounds = [*self.xs[1:], self.x1]
-        for i, ch in enumerate([*self.chars, " "]):
-            if ch == " ":
-                if i > start:
-                    x1 = bounds[i - 1] if i - 1 < len(bounds) else self.x1
-                    out.append(
-                        Span(self.xs[start], x1, self.bottom, self.top, self.baseline, self.size,
-                             self.chars[start:i], self.xs[start:i])
-                    )  # fmt: skip
-                start = i + 1
+        n = len(self.chars)
+        for i in range(n + 1):
+            if i < n and self.chars[i] != " ":
+                continue
+            if i < n:
+                # The space's own left edge is where the word before it ended.
+                right = self.xs[i]
+                following = self.xs[i + 1] if i + 1 < n else self.x1
+                if following - right < min_gap:
+                    continue
+            if i > start:
+                right = self.xs[i] if i < n else self.x1
+                chars = self.chars[start:i]
+                while chars and chars[-1] == " ":
+                    chars = chars[:-1]
+                out.append(
+                    Span(self.xs[start], right, self.bottom, self.top, self.baseline, self.size,
+                         chars, self.xs[start : start + len(chars)])
+                )  # fmt: skip
+            start = i + 1
         return out or [self]
 
 

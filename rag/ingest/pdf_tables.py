@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from rag.ingest.pdf_layout import Line, Span
@@ -27,6 +28,9 @@ MAX_HEADER_WORDS = 8
 MAX_CELL_WORDS = 8
 # A cell is a figure when at least this share of its visible characters are digits.
 FIGURE_SHARE = 0.5
+# Figures further apart than this many ems are two cells; thousands set with thin spaces
+# ("3 023 537", about 0.17 em) stay one.
+FIGURE_GAP_EM = 0.4
 # Lines closer than this many line heights belong to one paragraph (a caption).
 PARAGRAPH_GAP = 0.6
 _CAPTION = re.compile(r"^(?:table|tab\.)\s*[\dIVXLC]+\b", re.IGNORECASE)
@@ -117,22 +121,28 @@ def _header_start(lines: list[Line], i: int) -> int:
 
 def _render(header: list[Line], body: list[Line], rules: list[Rule]) -> tuple[str, int] | None:
     """The rows, and how many of the header lines are in fact the title above (left as text)."""
-    rows = [line for line in body if len(line.spans) >= 2]
-    slots = _slots([s for line in rows for s in line.spans])
+    for line in body:  # figures set closer than a span gap ("23,000 23,050") are two cells
+        line.spans[:] = [piece for span in line.spans for piece in _figures(span)]
+    # Columns come from the rows with the usual number of cells: a group label across the
+    # columns ("23,000" over the tax table's first two) must not merge them.
+    counts = Counter(len(line.spans) for line in body if len(line.spans) >= 2)
+    usual = counts.most_common(1)[0][0] if counts else 0
+    slots = _slots([s for line in body if len(line.spans) >= usual for s in line.spans])
     if len(slots) < 2:
         return None
     n_title = _title_lines(header, slots)
     header = header[n_title:]
     labels = _labels(header, slots, rules)
+    groups = _side_by_side(labels)
     out: list[str] = []
-    for group in _side_by_side(labels):
+    for group in groups:
         for line in body:
             spans = [w for s in line.spans for w in _cells(s, slots)]
             cells = [s for s in spans if group[0] <= _slot_of(s, slots) <= group[-1]]
             if not cells:
                 continue
-            if len(line.spans) == 1:
-                out.append(line.text)  # an interlude label
+            if len(cells) == 1 and len(line.spans) < max(2, usual // 2):
+                out.append(cells[0].text)  # an interlude label
                 continue
             values = [""] * len(group)
             for span in cells:
@@ -140,6 +150,12 @@ def _render(header: list[Line], body: list[Line], rules: list[Rule]) -> tuple[st
                 values[k] = f"{values[k]} {span.text}".strip()
             out.append(render_row([labels[g] for g in group], values))
     return "\n".join(out), n_title
+
+
+def _figures(span: Span) -> list[Span]:
+    """A span of figures apart by more than a thin space, cut into one span per figure."""
+    pieces = span.words(min_gap=FIGURE_GAP_EM * span.size)
+    return pieces if len(pieces) > 1 and all(is_figure(p.text) for p in pieces) else [span]
 
 
 def _cells(span: Span, slots: list[tuple[float, float]]) -> list[Span]:

@@ -25,6 +25,8 @@ _PAGE_NUMBER = re.compile(r"^[\W_]*(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:
 FOOTNOTE_SHARE = 0.9
 # A vertical gap between lines wider than this many line heights separates paragraphs.
 PARAGRAPH_GAP = 0.6
+# ... and wider than this many times the region's median gap between lines.
+LINE_GAP_SPREAD = 1.5
 
 _HYPHEN_BREAK = re.compile(r"([^\W\d_]+)-\n([^\W\d_]+)")
 _WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -136,6 +138,10 @@ def _body_size(lines: list[Line]) -> float:
 def _region_text(lines: list[Line]) -> str:
     heights = [line.top - line.bottom for line in lines]
     height = statistics.median(heights) if heights else 0.0
+    gaps = [a.bottom - b.top for a, b in zip(lines, lines[1:], strict=False)]
+    # Wider than the usual gap between lines (double-spaced text has a line's height between
+    # lines) and than PARAGRAPH_GAP line heights: a new paragraph.
+    threshold = max(PARAGRAPH_GAP * height, LINE_GAP_SPREAD * statistics.median(gaps)) if gaps else 0.0
     out: list[str] = []
     for previous, line in zip([None, *lines], lines, strict=False):
         text = line.text
@@ -143,7 +149,7 @@ def _region_text(lines: list[Line]) -> str:
             continue
         if out and previous is not None:
             gap = previous.bottom - line.top
-            out.append("\n\n" if gap > PARAGRAPH_GAP * height else "\n")
+            out.append("\n\n" if gap > threshold else "\n")
         out.append(text)
     return "".join(out)
 
