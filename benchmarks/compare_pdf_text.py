@@ -1,6 +1,7 @@
 """Compare PDF text extractors on the shared PDFs: reading order, running headers, hyphens, speed.
 
     .venv/bin/python benchmarks/compare_pdf_text.py [--docs ../shared/docs] [--only pdfium,ours]
+    .venv/bin/python benchmarks/compare_pdf_text.py --ocr   # time OCR of the two shared scans
 
 Each extractor reads every page of the six shared PDFs (page count from the file). A check
 passes when its phrase is found (or, for noise, not found) in the whitespace-normalised text:
@@ -31,6 +32,10 @@ FBI = "fbi_nics-firearm-background-checks-by-state_2015-11.pdf"
 DISSERTATION = "drcjar_learning-from-patient-safety-incidents_Dissertation.pdf"
 CDC = "cdc_guide-infection-prevention-outpatient-settings_v2.3_2016.pdf"
 FILES = (HASY, FEDREG, IRS, FBI, DISSERTATION, CDC)
+SCANS = (
+    "ocrmypdf_epson-scan_wikipedia-optical-character-recognition-p1.pdf",
+    "ocrmypdf_linn-scan_LinnSequencer-brochure.pdf",
+)
 
 # (file, name, phrase, expected count or None for "at least once")
 CHECKS: tuple[tuple[str, str, str, int | None], ...] = (
@@ -116,7 +121,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "docs")
     parser.add_argument("--only", default=",".join(EXTRACTORS), help="comma-separated extractor names")
+    parser.add_argument("--ocr", action="store_true", help="time the loader's OCR of the shared scans instead")
     args = parser.parse_args()
+    if args.ocr:
+        for file in SCANS:
+            start = time.perf_counter()
+            text = ours(args.docs / file)
+            print(f"{file}: {time.perf_counter() - start:.1f} s, {len(' '.join(text).split())} words")
+        return
     names = [n for n in args.only.split(",") if n]
     print("| extractor | " + " | ".join(c[1] for c in CHECKS) + " | checks | pages/s |")
     print("|---" * (len(CHECKS) + 3) + "|")

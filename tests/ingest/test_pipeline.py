@@ -113,6 +113,29 @@ def test_stored_chunks_keep_pages_and_drop_navigation(library, shared_docs):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(tesseract_missing() is not None, reason=str(tesseract_missing()))
+def test_scanned_page_is_searchable_after_ocr_and_its_citation_says_so(library, shared_docs):
+    from rag.answer.citations import build_citation
+    from rag.app.view import location
+    from rag.cli.ask import _where
+    from rag.types import ScoredChunk
+
+    _, index, _, _ = library
+    scan = index.document_by_source(str(shared_docs / SCANS[0]))
+    assert scan is not None and scan.meta["ocr_pages"] == [1], "the Wikipedia scan was read with OCR"
+    found = index.keyword_search("electronic conversion of images of typed handwritten or printed text", 5)
+    hits = [c for c in index.get_chunks([cid for cid, _ in found]) if c.doc_id == scan.doc_id]
+    assert hits, "keyword search reaches the words Tesseract read"
+    chunk = hits[0]
+    assert chunk.meta.get("ocr") is True and chunk.page == 1
+    at = chunk.text.index("Optical character recognition")
+    citation = build_citation(1, ScoredChunk(chunk, 1.0), (at, len(chunk.text)), (at, at + 30), 1.0)
+    assert citation.ocr and "OCR text" in location(citation) and "OCR text" in _where(citation)
+    typed = index.document_by_source(str(shared_docs / DISSERTATION))
+    assert not any(c.meta.get("ocr") for c in index.document_chunks(typed.doc_id)), "text layers are not OCR"
+
+
+@pytest.mark.slow
 def test_reingesting_unchanged_files_changes_nothing_and_parses_nothing(library, shared_docs, embedder):
     settings, index, first, _ = library
     before = (index.stats(), sorted(r.doc_id for r in index.documents()))
