@@ -89,3 +89,21 @@ def test_low_confidence_words_and_lines_are_dropped():
         "line_num": [1, 1, 1, 1, 2, 2, 1, 1],
     }
     assert words_to_text(data) == "Run charts change\n\nNew paragraph"
+
+
+def test_without_tesseract_a_mixed_pdf_keeps_its_typed_pages_and_lists_the_unread_ones(
+    shared_docs, tmp_path, monkeypatch
+):
+    import pypdf
+
+    cover = write_pdf(tmp_path / "text.pdf", [["A typed cover page with a text layer of its own."]])
+    writer = pypdf.PdfWriter()
+    writer.append(str(cover))
+    writer.append(str(shared_docs / WIKIPEDIA_SCAN))
+    mixed = tmp_path / "mixed.pdf"
+    with mixed.open("wb") as handle:
+        writer.write(handle)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    doc = load(mixed)
+    assert doc.meta["ocr_missing_pages"] == [2] and "ocr_pages" not in doc.meta, doc.meta
+    assert [doc.text[p.start : p.end] for p in doc.pages] == ["A typed cover page with a text layer of its own.", ""]
