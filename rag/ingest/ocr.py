@@ -25,8 +25,10 @@ WORD_CONFIDENCE = 30
 LINE_CONFIDENCE = 50
 # A page normally takes 5-30 s on one loaded core; a page still unread after this is reported.
 OCR_TIMEOUT_SECONDS = 600
-# One Tesseract thread per page: the machine's cores are shared with embedding.
-_ENV = {"OMP_THREAD_LIMIT": "1"}
+# One Tesseract thread per page: OpenMP's default (a thread per core) fights the embedder for
+# the cores and was 2-3x slower on the shared 2-core machine (benchmarks/README.md). pytesseract
+# runs tesseract with this process's environment, so it is set there; a value the user set wins.
+TESSERACT_THREADS = "1"
 
 
 def tesseract_missing() -> str | None:
@@ -49,8 +51,7 @@ def ocr_page(page) -> str:
     import pytesseract
 
     image = page.render(scale=OCR_DPI / 72, grayscale=True).to_pil()
-    for key, value in _ENV.items():
-        os.environ.setdefault(key, value)
+    os.environ.setdefault("OMP_THREAD_LIMIT", TESSERACT_THREADS)
     try:
         data = pytesseract.image_to_data(
             image, lang=OCR_LANGUAGE, output_type=pytesseract.Output.DICT, timeout=OCR_TIMEOUT_SECONDS

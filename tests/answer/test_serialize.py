@@ -32,6 +32,7 @@ CITATION_KEYS = {
     "end": (int,),
     "score": (float,),
     "verified": (bool,),
+    "ocr": (bool,),  # the excerpt is OCR text of a scanned page
 }
 RETRIEVED_KEYS = {"chunk_id": (str,), "doc_id": (str,), "source": (str,), "score": (float,)}
 
