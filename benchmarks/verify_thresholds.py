@@ -38,6 +38,9 @@ def first_clause(sentence: str) -> str | None:
     return head + "." if len(head.split()) >= 6 and head != sentence.rstrip(".") else None
 
 
+NOT_BRIEFS = {"README.md", "VERIFICATION.md"}  # corpus/ files that are not briefs (catalogue, verification)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-doc", type=int, default=3, help="excerpts sampled per document")
@@ -45,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     settings = Settings()
-    docs = [load(path, settings) for path in sorted(CORPUS.glob("*.md")) if path.name != "README.md"]
+    docs = [load(path, settings) for path in sorted(CORPUS.glob("*.md")) if path.name not in NOT_BRIEFS]
     chunks = {doc.doc_id: chunk_document(doc, settings.chunking) for doc in docs}
     quotable = {
         c.id: [" ".join(s.text.split()) for s in split_sentences(c.text) if is_quotable(s)]

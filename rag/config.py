@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Bumped whenever the on-disk index layout or the chunk schema changes incompatibly.
@@ -113,9 +113,81 @@ class LLMSettings(_Section):
     )
 
 
+# Streamlit keeps its sign-in cookie for 30 days; a shorter limit makes a revoked account or a
+# removed librarian role take effect within a working day (12 hours: one long shift).
+SIGN_IN_HOURS = 12.0
+OIDC_REQUIRED = ("client_id", "client_secret", "server_metadata_url")
+
+
+class OIDCSettings(_Section):
+    """Sign-in with the organisation's OpenID Connect identity provider (docs/app.md, "Sign-in")."""
+
+    client_id: str | None = Field(
+        None,
+        description="Application (client) ID the identity provider issued; with the client secret and the "
+        "metadata URL it turns sign-in on.",
+    )
+    client_secret: SecretStr | None = Field(
+        None, description="Client secret the identity provider issued (environment only; never logged)."
+    )
+    server_metadata_url: str | None = Field(
+        None,
+        description="The provider's OpenID Connect discovery document, e.g. "
+        "https://login.microsoftonline.com/<tenant-id>/v2.0/.well-known/openid-configuration.",
+    )
+    redirect_uri: str | None = Field(
+        None,
+        description="The address people open plus /oauth2callback, registered with the provider; default "
+        "http://<address>:<port>/oauth2callback when the app serves on loopback.",
+    )
+    cookie_secret: SecretStr | None = Field(
+        None,
+        description="Signs the sign-in cookie; every app process of one deployment needs the same one. "
+        "Unset: a random secret is made once and kept in the data folder.",
+    )
+    provider_name: str = Field(
+        "your organisation account", description="Shown on the button: 'Sign in with <provider_name>'."
+    )
+    role_claim: str = Field(
+        "roles",
+        description="Identity-token claim holding the person's roles or groups ('roles', 'groups'; a dotted "
+        "path such as 'realm_access.roles' reaches into nested claims).",
+    )
+    librarian_roles: tuple[str, ...] = Field(
+        (), description="Values of the role claim that make someone a librarian (a JSON list)."
+    )
+    librarian_emails: tuple[str, ...] = Field(
+        (), description="E-mail addresses (the 'email' claim) of librarians (a JSON list)."
+    )
+    sign_in_hours: float = Field(
+        SIGN_IN_HOURS,
+        gt=0,
+        le=720,
+        description="A sign-in older than this many hours must be renewed (roles are read at sign-in).",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> OIDCSettings:
+        given = [name for name in OIDC_REQUIRED if getattr(self, name) is not None]
+        if given and len(given) < len(OIDC_REQUIRED):
+            missing = [f"CHANGEGUIDE_APP__OIDC__{n.upper()}" for n in OIDC_REQUIRED if n not in given]
+            raise ValueError(f"sign-in is half configured: also set {', '.join(missing)}")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether these settings turn sign-in on (client id, secret and metadata URL all set)."""
+        return all(getattr(self, name) is not None for name in OIDC_REQUIRED)
+
+
 class AppSettings(_Section):
-    read_only: bool = Field(False, description="Hide uploads and removals (for shared deployments).")
+    read_only: bool = Field(
+        False, description="Everyone is a reader: no uploads, removals or evaluations (shared deployments)."
+    )
     password: SecretStr | None = Field(None, description="If set, the app asks for it before anything else.")
+    oidc: OIDCSettings = Field(
+        default_factory=OIDCSettings, description="Sign-in with an identity provider, and who is a librarian."
+    )
     data_dir: Path = Field(Path("data"), description="Folder for feedback, uploads and evaluation runs.")
     address: str = Field(
         "127.0.0.1", description="Address `make run` serves on; 0.0.0.0 shares the app on the network."
@@ -137,8 +209,14 @@ class AppSettings(_Section):
 class Settings(BaseSettings):
     """All settings, grouped by pipeline stage."""
 
+    # hide_input_in_errors: an error must not echo what was set, which may be a secret (the message
+    # still names the variable and what is wrong with it).
     model_config = SettingsConfigDict(
-        env_prefix="CHANGEGUIDE_", env_nested_delimiter="__", extra="forbid", frozen=True
+        env_prefix="CHANGEGUIDE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     index: IndexSettings = Field(default_factory=IndexSettings, description="Where the index lives.")

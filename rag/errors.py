@@ -67,3 +67,7 @@ class BackendUnavailableError(ChangeGuideError):
 
 class MissingDependencyError(BackendUnavailableError):
     """An optional dependency is not installed; the message names the pip extra."""
+
+
+class NotPermittedError(ChangeGuideError):
+    """The person's role does not allow this (a reader asked to change the library or run evaluations)."""

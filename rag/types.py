@@ -138,6 +138,39 @@ class DocumentRef:
 
 
 @dataclass(frozen=True)
+class KeySource:
+    """One reference a document lists among its key sources, with the link a reader can follow.
+
+    `url` is the link to follow: the URL the document gives, else `https://doi.org/<doi>`.
+    In `SourceDocument.meta["key_sources"]` each one is stored as a dict {citation, doi?, url?}.
+    """
+
+    citation: str
+    doi: str | None = None
+    url: str | None = None
+
+    def to_meta(self) -> dict[str, str]:
+        """The JSON-ready dict kept in document meta (absent fields left out)."""
+        fields = {"citation": self.citation, "doi": self.doi, "url": self.url}
+        return {key: value for key, value in fields.items() if value}
+
+    @staticmethod
+    def all_in(meta: Mapping[str, Any] | None) -> tuple[KeySource, ...]:
+        """The key sources kept in a document's meta (none when it lists none)."""
+        entries = (meta or {}).get("key_sources") or ()
+        if not isinstance(entries, list | tuple):
+            return ()
+        out = []
+        for entry in entries:
+            if isinstance(entry, Mapping) and entry.get("citation"):
+                doi, url = entry.get("doi"), entry.get("url")
+                out.append(
+                    KeySource(str(entry["citation"]), str(doi) if doi else None, str(url) if url else None)
+                )
+        return tuple(out)
+
+
+@dataclass(frozen=True)
 class Filters:
     """Document-level restrictions on a search; empty means no restriction."""
 

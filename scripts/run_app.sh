@@ -21,10 +21,20 @@ if [ "$INDEX_READY" != 1 ]; then
   .venv/bin/python -m rag ingest corpus --index "$INDEX_DIR" || [ $? -eq 1 ]
 fi
 
-echo "==> Change Guide: open http://$ADDRESS:$PORT in your browser (Ctrl+C stops it)"
+# With sign-in configured, launch wrote Streamlit's [auth] secrets into the data folder; Streamlit
+# reads its usual secrets files first, then that one (later files win).
+secrets=()
+if [ -n "$SECRETS_FILE" ]; then
+  secrets=(--secrets.files "$HOME/.streamlit/secrets.toml" --secrets.files "$PWD/.streamlit/secrets.toml"
+           --secrets.files "$SECRETS_FILE")
+  echo "==> sign-in with the identity provider is on (CHANGEGUIDE_APP__OIDC__*)"
+fi
+
+echo "==> Change Guide: open $OPEN_URL in your browser (Ctrl+C stops it)"
 exec .venv/bin/python -m streamlit run app.py \
   --server.address "$ADDRESS" \
   --server.port "$PORT" \
   --server.headless true \
   --server.maxUploadSize "$MAX_UPLOAD_MB" \
-  --browser.gatherUsageStats false
+  --browser.gatherUsageStats false \
+  "${secrets[@]}"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rag.types import Answer, Citation, ScoredChunk
+from rag.types import Answer, Citation, KeySource, ScoredChunk
 
 TIMING_KEYS = ("retrieve", "rerank", "answer", "total")
 
 
-def _citation(citation: Citation) -> dict[str, Any]:
+def _key_source(source: KeySource) -> dict[str, Any]:
+    return {"citation": source.citation, "doi": source.doi, "url": source.url}
+
+
+def _citation(citation: Citation, key_sources: Sequence[KeySource]) -> dict[str, Any]:
     return {
         "n": citation.n,
         "doc_id": citation.doc_id,
@@ -24,6 +29,7 @@ def _citation(citation: Citation) -> dict[str, Any]:
         "score": round(float(citation.score), 4),
         "verified": bool(citation.verified),
         "ocr": bool(citation.ocr),
+        "key_sources": [_key_source(s) for s in key_sources],
     }
 
 
@@ -36,15 +42,23 @@ def _retrieved(item: ScoredChunk) -> dict[str, Any]:
     }
 
 
-def answer_to_json(answer: Answer) -> dict[str, Any]:
-    """The answer as a JSON-ready dict, exactly the keys documented for `ask --json`."""
+def answer_to_json(
+    answer: Answer, key_sources: Mapping[str, Sequence[KeySource]] | None = None
+) -> dict[str, Any]:
+    """The answer as a JSON-ready dict, exactly the keys documented for `ask --json`.
+
+    Args:
+        key_sources: the key sources of each cited document, by doc_id (`KeySource.all_in(meta)`);
+            a citation of a document not in it gets an empty list.
+    """
+    key_sources = key_sources or {}
     return {
         "question": answer.question,
         "standalone_question": answer.standalone_question,
         "answer": answer.text,
         "abstained": bool(answer.abstained),
         "backend": answer.backend,
-        "citations": [_citation(c) for c in answer.citations],
+        "citations": [_citation(c, key_sources.get(c.doc_id, ())) for c in answer.citations],
         "retrieved": [_retrieved(r) for r in answer.retrieved],
         "timings_ms": {key: round(float(answer.timings_ms.get(key, 0.0)), 1) for key in TIMING_KEYS},
         "index_fingerprint": answer.index_fingerprint,

@@ -3,6 +3,11 @@
 It drives the evaluation runner (`rag.evals.runner`) question by question so the page can show
 progress, and writes runs where `changeguide eval` does (`data_dir/evals/<time>-<set>-<retriever>`),
 so runs from the command line and from the app appear together.
+
+Everything here is a librarian's: keeping question sets on the server, exporting everyone's
+feedback (questions and comments), starting runs (which occupy the cores) and reading reports
+(which hold the questions asked). Each function checks the visitor itself, so a reader's crafted
+request is refused even though the page never shows them the controls.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.app.feedback import FeedbackStore, export_jsonl
+from rag.app.roles import Visitor, require_librarian
 from rag.app.uploads import safe_filename
 from rag.config import Settings
 from rag.errors import QuestionSetError
@@ -69,12 +75,14 @@ def question_sets(settings: Settings) -> list[QuestionSet]:
     return found
 
 
-def save_question_set(name: str, content: bytes, settings: Settings) -> Path:
+def save_question_set(name: str, content: bytes, settings: Settings, visitor: Visitor | None) -> Path:
     """Validate an uploaded JSONL question set and keep it for later runs.
 
     Raises:
+        NotPermittedError: the visitor is not a librarian (nothing is written).
         QuestionSetError: not UTF-8, or invalid lines (the message lists them).
     """
+    require_librarian(visitor, "keep question sets")
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,8 +97,15 @@ def save_question_set(name: str, content: bytes, settings: Settings) -> Path:
     return target
 
 
-def export_feedback_set(store: FeedbackStore, settings: Settings) -> tuple[Path | None, int, int]:
-    """Write the exportable feedback as `feedback.jsonl`; returns (path or None, exported, left out)."""
+def export_feedback_set(
+    store: FeedbackStore, settings: Settings, visitor: Visitor | None
+) -> tuple[Path | None, int, int]:
+    """Write the exportable feedback as `feedback.jsonl`; returns (path or None, exported, left out).
+
+    Raises:
+        NotPermittedError: the visitor is not a librarian (feedback is not read).
+    """
+    require_librarian(visitor, "export feedback")
     text, left_out = export_jsonl(store.items())
     exported = text.count("\n")
     if not exported:
@@ -108,6 +123,7 @@ def run_question_set(
     settings: Settings,
     chosen: QuestionSet,
     *,
+    visitor: Visitor | None,
     embedder: Embedder | None = None,
     backend: str | None = None,
     retriever: str | None = None,
@@ -121,8 +137,10 @@ def run_question_set(
     slowed by the runner's instrumentation.
 
     Raises:
+        NotPermittedError: the visitor is not a librarian (nothing is loaded or asked).
         ChangeGuideError: a bad question set, a missing index, an unavailable backend.
     """
+    require_librarian(visitor, "run evaluations")
     options = RunOptions(
         questions=chosen.path,
         dataset=chosen.dataset,
@@ -173,12 +191,14 @@ def runs(settings: Settings) -> list[Run]:
     return sorted(found, key=lambda r: r.name, reverse=True)
 
 
-def read_report(run: Run) -> dict[str, Any]:
+def read_report(run: Run, visitor: Visitor | None) -> dict[str, Any]:
     """report.json of a run.
 
     Raises:
+        NotPermittedError: the visitor is not a librarian (reports hold the questions people asked).
         ChangeGuideError: missing or unreadable.
     """
+    require_librarian(visitor, "read evaluation reports")
     return load_report(run.path)
 
 

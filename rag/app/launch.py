@@ -2,6 +2,8 @@
 
 Reading them here keeps one source of truth (the `CHANGEGUIDE_` settings) for the address, the
 port, the upload limit and where the index lives, and checks cheaply whether the index is built.
+With sign-in configured it also writes Streamlit's `[auth]` secrets (mode 600) and prints where.
+Secrets themselves are never printed.
 """
 
 from __future__ import annotations
@@ -9,9 +11,15 @@ from __future__ import annotations
 import math
 import shlex
 import sqlite3
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
+from rag.app.auth import redirect_uri, write_streamlit_secrets
 from rag.config import Settings
+from rag.errors import ConfigError
 from rag.index.store import REGISTRY
 
 
@@ -39,8 +47,29 @@ def shell_assignments(settings: Settings) -> dict[str, str]:
     }
 
 
+def open_url(settings: Settings, signed_in: bool = False) -> str:
+    """The address to open. With sign-in, exactly the redirect URI's scheme, host and port: the
+    sign-in cookie belongs to that host, so http://localhost:8501 does not sign in when the redirect
+    URI says http://127.0.0.1:8501."""
+    if signed_in:
+        parts = urlsplit(redirect_uri(settings))
+        return f"{parts.scheme}://{parts.netloc}"
+    host = settings.app.address
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{settings.app.port}"
+
+
 def main() -> int:
-    for name, value in shell_assignments(Settings()).items():
+    try:
+        settings = Settings()
+        secrets_file = write_streamlit_secrets(settings)
+    except (ValidationError, ConfigError) as exc:
+        print(f"Change Guide cannot start: {exc}", file=sys.stderr)
+        return 2
+    values = shell_assignments(settings) | {
+        "SECRETS_FILE": str(secrets_file or ""),
+        "OPEN_URL": open_url(settings, signed_in=secrets_file is not None),
+    }
+    for name, value in values.items():
         print(f"{name}={shlex.quote(value)}")
     return 0
 

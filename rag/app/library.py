@@ -1,17 +1,23 @@
-"""View models for the library: the document table, the filter choices and the ingest summary."""
+"""The library: the document table, the filter choices, the ingest summary, and the librarians'
+changes (adding and removing documents), which refuse anyone else whatever the page shows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rag.app.roles import Visitor, require_librarian
+from rag.app.uploads import delete_upload, save_uploads
 from rag.app.view import source_name
+from rag.errors import ChangeGuideError
 from rag.types import Filters
 
 if TYPE_CHECKING:
+    from rag.config import Settings
+    from rag.engine import ChangeGuide
     from rag.index.store import DocumentRecord
-    from rag.ingest.pipeline import IngestReport
+    from rag.ingest.pipeline import IngestEvent, IngestReport
 
 FORMAT_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
 
@@ -133,3 +139,51 @@ def ingest_summary(report: IngestReport | None, rejected: Sequence[tuple[str, st
     if report is not None and report.seconds:
         headline += f" ({report.seconds:.1f} s)"
     return IngestSummary(headline, added, updated, unchanged, failed)
+
+
+def add_documents(
+    engine: ChangeGuide,
+    files: Sequence[tuple[str, bytes]],
+    settings: Settings,
+    visitor: Visitor | None,
+    progress: Callable[[IngestEvent], None] | None = None,
+) -> IngestSummary:
+    """Save uploaded (name, content) pairs into the uploads folder and ingest them.
+
+    Raises:
+        NotPermittedError: the visitor is not a librarian (nothing is saved).
+        ChangeGuideError: the index cannot take the batch.
+    """
+    require_librarian(visitor, "add documents")
+    saved = save_uploads(files, settings)
+    report = engine.ingest(saved.paths, progress=progress) if saved.paths else None
+    return ingest_summary(report, saved.rejected)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What a removal did: the titles removed, and (title or id, reason) for those that failed."""
+
+    removed: list[str]
+    failed: list[tuple[str, str]]
+
+
+def remove_documents(
+    engine: ChangeGuide, doc_ids: Iterable[str], settings: Settings, visitor: Visitor | None
+) -> Removal:
+    """Remove documents from the index, and their uploaded copies.
+
+    Raises:
+        NotPermittedError: the visitor is not a librarian (nothing is removed).
+    """
+    require_librarian(visitor, "remove documents")
+    removed, failed = [], []
+    for doc_id in doc_ids:
+        try:
+            record = engine.remove(doc_id)
+        except ChangeGuideError as exc:
+            failed.append((doc_id, str(exc)))
+            continue
+        delete_upload(record.source, settings)
+        removed.append(display_title(record))
+    return Removal(removed, failed)

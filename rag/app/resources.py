@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 from pydantic import ValidationError
 
+from rag.app import auth, roles
 from rag.app.feedback import FeedbackStore
 from rag.app.view import escape_markdown
 from rag.config import Settings
@@ -46,6 +47,43 @@ def secret(name: str) -> object:
         return st.secrets.get(name)
     except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
         return None
+
+
+def auth_secrets() -> dict:
+    """The `[auth]` table of Streamlit's secrets (empty when sign-in is not set up)."""
+    table = secret("auth")
+    return table.to_dict() if hasattr(table, "to_dict") else dict(table) if isinstance(table, dict) else {}
+
+
+def sign_in_or_stop(settings: Settings) -> roles.SignIn:
+    """How people get in; a sign-in configured but not handed to Streamlit stops the page."""
+    try:
+        return auth.sign_in_mode(settings, auth_secrets(), secret("password"))
+    except ChangeGuideError as exc:
+        st.error(escape_markdown(str(exc)))
+        st.stop()
+        raise
+
+
+def visitor(settings: Settings) -> roles.Visitor | None:
+    """This session's visitor (None: an identity provider is in use and nobody current is signed in).
+
+    Recomputed on every run from the settings and `st.user` (which Streamlit fills from the signed
+    sign-in cookie), never kept in session state, where a widget could write.
+    """
+    mode = sign_in_or_stop(settings)
+    claims = st.user.to_dict() if mode == "oidc" else None
+    return roles.decide(settings.app, mode, claims)
+
+
+def visitor_or_stop(settings: Settings) -> roles.Visitor:
+    """The visitor, for the pages (app.py's gate has already asked everyone else to sign in)."""
+    found = visitor(settings)
+    if found is None:
+        st.warning("Sign in to use Change Guide.")
+        st.stop()
+        raise RuntimeError("unreachable")  # st.stop() raises
+    return found
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePath
+from urllib.parse import urlsplit
 
-from rag.types import Answer, Citation, SourceDocument, Turn
+from rag.types import Answer, Citation, KeySource, SourceDocument, Turn
 
 # Characters with a meaning in Streamlit's Markdown: CommonMark and GFM syntax, `$` (LaTeX),
 # `:` (emoji shortcodes and colour directives), `<`/`&` (HTML and entities).
@@ -34,6 +35,7 @@ EXCERPT_STYLE = (
 )
 MARK_STYLE = "background:#FFE9A8;color:inherit;padding:0 2px;border-radius:2px"
 CONTEXT_MARK_STYLE = "background:#E8EDEE;color:inherit;padding:0 1px"
+KEY_SOURCES_STYLE = "margin:0;padding-left:1.2rem;font-size:0.85rem;line-height:1.45;color:#425563"
 
 
 def escape_markdown(text: str) -> str:
@@ -111,6 +113,7 @@ class CitationCard:
     context_after: str
     verified: bool
     score: float
+    key_sources: tuple[KeySource, ...] = ()  # the cited document's own references, with links
 
     @property
     def excerpt(self) -> str:
@@ -124,6 +127,34 @@ class CitationCard:
         return excerpt_html(
             self.context_before, self.excerpt, self.context_after, mark_style=CONTEXT_MARK_STYLE
         )
+
+    def key_sources_html(self) -> str:
+        """The document's key sources as a compact list, each with its link."""
+        return key_sources_html(self.key_sources)
+
+
+def link_label(source: KeySource) -> str:
+    """What a key source's link shows: "doi:10.1136/..." or the web site's name."""
+    if source.doi and source.url and source.url.endswith(source.doi):
+        return f"doi:{source.doi}"
+    host = urlsplit(source.url or "").hostname or ""
+    return host.removeprefix("www.") or (source.url or "")
+
+
+def key_sources_html(sources: Sequence[KeySource]) -> str:
+    """The app's fixed list of key sources; citation and link text escaped, links open in a new tab."""
+    items = []
+    for source in sources:
+        item = html_text(source.citation)
+        if source.url:
+            item += (
+                f' <a href="{html_text(source.url)}" target="_blank" rel="noopener noreferrer">'
+                f"{html_text(link_label(source))}</a>"
+            )
+        elif source.doi:
+            item += f" doi:{html_text(source.doi)}"
+        items.append(f"<li>{item}</li>")
+    return f'<ol style="{KEY_SOURCES_STYLE}">{"".join(items)}</ol>'
 
 
 def context_span(doc: SourceDocument, start: int, end: int) -> tuple[int, int, str]:
@@ -176,6 +207,7 @@ def citation_card(citation: Citation, doc: SourceDocument | None) -> CitationCar
         context_after=ctx_after,
         verified=citation.verified,
         score=citation.score,
+        key_sources=KeySource.all_in(doc.meta) if doc is not None else (),
     )
 
 

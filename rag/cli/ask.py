@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from rag.cli import EXIT_OK, add_index_argument
 from rag.config import Settings
 from rag.errors import IndexNotFoundError, InvalidQuestionError
-from rag.types import Filters
+from rag.types import Filters, KeySource
 
 if TYPE_CHECKING:
     from rag.engine import ChangeGuide
@@ -102,15 +103,17 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         answer = engine.ask(
             args.question, filters=None if filters.is_empty() else filters, k=args.k, backend=args.backend
         )
+        cited = {c.doc_id for c in answer.citations}
+        sources = {r.doc_id: KeySource.all_in(r.meta) for r in engine.documents() if r.doc_id in cited}
     finally:
         engine.close()
     if args.json:
         from rag.answer.serialize import answer_to_json
 
-        json.dump(answer_to_json(answer), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(answer_to_json(answer, sources), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        print_answer(answer, sys.stdout)
+        print_answer(answer, sys.stdout, sources)
     return EXIT_OK
 
 
@@ -129,8 +132,10 @@ def _where(citation: Citation) -> str:
     return ", ".join(parts)
 
 
-def print_answer(answer: Answer, out: TextIO) -> None:
-    """The answer and its numbered sources, for a terminal."""
+def print_answer(
+    answer: Answer, out: TextIO, key_sources: Mapping[str, tuple[KeySource, ...]] | None = None
+) -> None:
+    """The answer, its numbered sources and the key sources (with links) of the cited documents."""
     if answer.standalone_question != answer.question:
         out.write(f"(understood as: {answer.standalone_question})\n\n")
     if answer.notice:
@@ -152,3 +157,26 @@ def print_answer(answer: Answer, out: TextIO) -> None:
             textwrap.fill(f'"{excerpt}"', WIDTH, initial_indent="    ", subsequent_indent="    ") + "\n"
         )
         out.write(f"    {citation.source}\n")
+    _print_key_sources(answer, out, key_sources or {})
+
+
+def _print_key_sources(answer: Answer, out: TextIO, key_sources: Mapping[str, tuple[KeySource, ...]]) -> None:
+    """Each cited document's key sources once, after all citations (several may cite one document)."""
+    numbers: dict[str, list[int]] = {}
+    titles: dict[str, str] = {}
+    for citation in answer.citations:
+        if key_sources.get(citation.doc_id):
+            numbers.setdefault(citation.doc_id, []).append(citation.n)
+            titles.setdefault(citation.doc_id, citation.title)
+    if not numbers:
+        return
+    out.write("\nKey sources of the cited documents:\n")
+    for doc_id, ns in numbers.items():
+        marks = "".join(f"[{n}]" for n in ns)
+        out.write(f"{marks} {titles[doc_id]}\n")
+        for source in key_sources[doc_id]:
+            out.write(
+                textwrap.fill(source.citation, WIDTH, initial_indent="  - ", subsequent_indent="    ") + "\n"
+            )
+            if source.url or source.doi:
+                out.write(f"    {source.url or 'doi:' + str(source.doi)}\n")

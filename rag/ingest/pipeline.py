@@ -245,7 +245,8 @@ def discover(paths: Sequence[Path], report: IngestReport, exclude: Sequence[Path
 
     A named file that is missing, a symlink loop or of an unsupported type is a failure;
     inside a folder, unsupported files and files matching the folder's `.changeguideignore`
-    globs are skipped, and hidden files and folders and the `exclude` folders are ignored.
+    globs are skipped (a glob ending in "/" skips a subfolder whole, reported once), and hidden
+    files and folders and the `exclude` folders are ignored.
     """
     found: list[Path] = []
     seen: set[Path] = set()
@@ -289,6 +290,11 @@ def _walk(
     for root, dirs, files in os.walk(folder):  # symlinked folders are not followed: no cycles
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root) / d not in exclude)
         ignored = _ignore_patterns(Path(root))
+        # A pattern ending in "/" names subfolders: each is passed over whole, in one report line.
+        folders = [p.rstrip("/") for p in ignored if p.endswith("/")]
+        for name in [d for d in dirs if any(fnmatch.fnmatchcase(d, pattern) for pattern in folders)]:
+            dirs.remove(name)
+            skip(Path(root) / name, f"folder ignored by {IGNORE_FILE}")
         for name in sorted(files):
             if name.startswith("."):
                 continue
@@ -299,7 +305,7 @@ def _walk(
 
 
 def _ignore_patterns(folder: Path) -> list[str]:
-    """File-name patterns listed in the folder's ignore file (one glob a line, # comments)."""
+    """Patterns listed in the folder's ignore file (one glob a line, # comments; "name/" = a subfolder)."""
     try:
         lines = (folder / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
     except OSError:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -35,12 +40,38 @@ def start_chromium(profile: Path):
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(command: list[str], cwd: Path, env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """Run a server in its own process group, its output in `log`; stop the whole group afterwards."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=15)
+
+
 def wait_until_serving(url: str, server: subprocess.Popen, timeout: float) -> bool:
-    """Poll Streamlit's health check; False when the server exits or `timeout` seconds pass first."""
+    """Poll Streamlit's health check (or the full `url` when it has a path); False when the server
+    exits or `timeout` seconds pass first."""
+    probe = url if "/" in url.split("://", 1)[-1] else f"{url}/_stcore/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(probe, timeout=2) as response:
                 if response.status == 200:
                     return True
         except OSError:

@@ -9,15 +9,23 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"
+APP = REPO / "app.py"
+APP_TIMEOUT = 120  # the first AppTest run loads the embedding model; later runs reuse the cached engine
 
 # Briefs the chat tests ask about; a few keep the index (and the test time) small.
 BRIEFS = ("run-charts.md", "model-for-improvement-pdsa.md", "psychological-safety.md", "adkar.md")
 
-# A document whose text carries HTML, a script and Markdown links: none of it may render.
+# A document whose text carries HTML, a script and Markdown links: none of it may render. Its key
+# sources carry a DOI (a link) and a `javascript:` URL (never a link).
 HOSTILE_NAME = "escalation-huddles.md"
 HOSTILE_DOC = """---
 title: "Escalation huddles <img src=x onerror=alert(2)>"
 topics: [patient-flow]
+key_sources:
+  - citation: "Goldenhar LM et al. 2013. Huddling for high reliability. <b>BMJ Qual Saf</b> 22(11)."
+    doi: "10.1136/bmjqs-2012-001731"
+  - citation: "A key source whose link is a script."
+    url: "javascript:alert(3)"
 ---
 
 # Escalation huddles
@@ -54,3 +62,43 @@ def app_index(tmp_path_factory, library_docs, embedder) -> Path:
         engine.close()
     assert report.ok and len(report.added) == len(BRIEFS) + 1, f"test index build failed: {report}"
     return index_dir
+
+
+@pytest.fixture()
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture()
+def make_app(monkeypatch, app_index, data_dir):
+    """An AppTest of app.py with the settings pointing at `index_dir` (default the shared index)."""
+    from streamlit.testing.v1 import AppTest
+
+    def make(index_dir: Path | None = None, **env: str) -> AppTest:
+        monkeypatch.setenv("CHANGEGUIDE_INDEX__DIR", str(index_dir or app_index))
+        monkeypatch.setenv("CHANGEGUIDE_APP__DATA_DIR", str(data_dir))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium with a fresh profile (skipped where Debian's chromium is missing)."""
+    import tempfile
+
+    from tests.app.browser import CHROMEDRIVER, CHROMIUM, start_chromium
+
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(
+            "needs /usr/bin/chromium and /usr/bin/chromedriver (scripts/ensure_browser.sh installs them)"
+        )
+    profile = Path(tempfile.mkdtemp(prefix="changeguide-chromium-"))
+    driver = start_chromium(profile)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -5,36 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from rag.app.feedback import FeedbackStore
 from rag.app.view import ABSTAINED_HEADLINE
 from tests.app.conftest import HOSTILE_QUESTION, REPO
 
-APP = REPO / "app.py"
-TIMEOUT = 120  # the first run loads the embedding model; later runs reuse the cached engine
 IN_SCOPE = "How do you read a run chart?"
 OUT_OF_SCOPE = "What is the correct paediatric dose of amoxicillin for a chest infection?"
-
-
-@pytest.fixture()
-def data_dir(tmp_path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture()
-def make_app(monkeypatch, app_index, data_dir):
-    """An AppTest of app.py with the settings pointing at `index_dir` (default the shared index)."""
-
-    def make(index_dir: Path | None = None, **env: str) -> AppTest:
-        monkeypatch.setenv("CHANGEGUIDE_INDEX__DIR", str(index_dir or app_index))
-        monkeypatch.setenv("CHANGEGUIDE_APP__DATA_DIR", str(data_dir))
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-
-    return make
 
 
 def ask(at: AppTest, question: str) -> AppTest:
@@ -111,6 +89,20 @@ def test_document_markup_never_renders(make_app):
         # Markdown renders HTML only from a bare "<" and a link only from a bare "](".
         assert not re.search(r"(?<!\\)<", text), f"unescaped HTML in Markdown: {text[:200]}"
         assert not re.search(r"(?<!\\)\]\(", text), f"an unescaped Markdown link: {text[:200]}"
+
+
+def test_a_card_lists_its_documents_key_sources_with_links(make_app):
+    at = ask(make_app().run(), HOSTILE_QUESTION)
+    labels = [e.label for e in at.expander if e.label.startswith("Key sources of this document")]
+    assert labels == ["Key sources of this document (2)"] * len(labels) and labels, (
+        f"the hostile document's card lists its two key sources: {[e.label for e in at.expander]}"
+    )
+    lists = [b for b in html_bodies(at) if b.startswith("<ol")]
+    assert lists, "the key sources are shown as a list"
+    listing = lists[0]
+    assert '<a href="https://doi.org/10.1136/bmjqs-2012-001731" target="_blank"' in listing, listing
+    assert "&lt;b&gt;BMJ Qual Saf&lt;/b&gt;" in listing and "<b>" not in listing, "citation text is escaped"
+    assert "javascript:" not in listing and listing.count("<a ") == 1, "a script URL never becomes a link"
 
 
 def test_feedback_is_stored(make_app, data_dir):

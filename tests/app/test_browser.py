@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.app.browser import CHROMEDRIVER, CHROMIUM, ask, start_chromium, wait_until_serving
+from tests.app.browser import ask, free_port, serving, wait_until_serving
 from tests.app.conftest import HOSTILE_QUESTION, REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,57 +23,21 @@ START_TIMEOUT = 90  # seconds for streamlit to serve its health check
 ANSWER_TIMEOUT = 120  # seconds for an answer (the first loads the model)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(app_index, tmp_path_factory) -> Iterator[str]:
     """The app served by scripts/run_app.sh (what `make run` runs) on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = os.environ | {
         "CHANGEGUIDE_INDEX__DIR": str(app_index),
         "CHANGEGUIDE_APP__DATA_DIR": str(tmp_path_factory.mktemp("app-data")),
         "CHANGEGUIDE_APP__PORT": str(port),
     }
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            ["bash", "scripts/run_app.sh"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so the whole server stops afterwards
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
+    with serving(["bash", "scripts/run_app.sh"], REPO, env, log) as server:
         if not wait_until_serving(url, server, START_TIMEOUT):
             pytest.fail(f"the app did not start; its log:\n{log.read_text(errors='replace')[-3000:]}")
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(
-            "needs /usr/bin/chromium and /usr/bin/chromedriver (scripts/ensure_browser.sh installs them)"
-        )
-    profile = Path(tempfile.mkdtemp(prefix="changeguide-chromium-"))
-    driver = start_chromium(profile)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _ask(driver, question: str) -> float:
@@ -104,6 +62,9 @@ def test_a_manager_asks_and_sees_a_cited_answer(app_url, browser):
     hostile = _ask(browser, HOSTILE_QUESTION)
     assert not browser.find_elements(By.CSS_SELECTOR, "a[href*='evil.example'], img[src='x']"), (
         "a document's Markdown link or HTML became live on the page"
+    )
+    assert not browser.find_elements(By.CSS_SELECTOR, "a[href^='javascript']"), (
+        "a key source's script URL is live"
     )
     page = browser.find_element(By.TAG_NAME, "body").text
     assert "<script>alert(1)</script>" in page, "the document's markup shows as plain text"

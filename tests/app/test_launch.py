@@ -48,3 +48,29 @@ def _base_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("CHANGEGUIDE_")}
+
+
+def test_launch_writes_the_sign_in_secrets_and_never_prints_them(tmp_path):
+    data = tmp_path / "data"
+    env = _base_env() | {
+        "CHANGEGUIDE_APP__DATA_DIR": str(data),
+        "CHANGEGUIDE_APP__OIDC__CLIENT_ID": "cg-client",
+        "CHANGEGUIDE_APP__OIDC__CLIENT_SECRET": "launch-secret-value",
+        "CHANGEGUIDE_APP__OIDC__SERVER_METADATA_URL": "http://127.0.0.1:9/.well-known/openid-configuration",
+        "CHANGEGUIDE_APP__PORT": "8610",
+    }
+    done = subprocess.run([sys.executable, "-m", "rag.app.launch"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"SECRETS_FILE={data / '.streamlit' / 'secrets.toml'}" in done.stdout, done.stdout
+    assert "OPEN_URL=http://127.0.0.1:8610" in done.stdout, "open exactly the redirect URI's host"
+    assert "launch-secret-value" not in done.stdout + done.stderr, "secrets are written, never printed"
+    assert "launch-secret-value" in (data / ".streamlit" / "secrets.toml").read_text()
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "rag.app.launch"],
+        capture_output=True,
+        text=True,
+        env=env | {"CHANGEGUIDE_APP__ADDRESS": "0.0.0.0"},
+    )
+    assert refused.returncode == 2 and "CHANGEGUIDE_APP__OIDC__REDIRECT_URI" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr, "a clear message, not a traceback"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 
 from rag.app import view
-from rag.types import Answer, AnswerSentence, Citation, DocumentRef, PageSpan, SourceDocument
+from rag.types import Answer, AnswerSentence, Citation, DocumentRef, KeySource, PageSpan, SourceDocument
 
 TEXT = (
     "# Huddles\n\nIntro paragraph about safety.\n"
@@ -109,6 +110,39 @@ def test_card_context_of_a_pdf_is_its_page():
     assert card.context_label == "Page 2" and card.location == "p. 2", card
     assert card.context_before.endswith("Page two starts. ") and card.context_after.startswith("Done."), card
     assert card.sentence == "" and card.before == citation.excerpt, "no sentence span: nothing is highlighted"
+
+
+def test_card_lists_the_documents_key_sources_with_safe_links():
+    meta = {
+        "key_sources": [
+            {
+                "citation": "Taylor MJ 2014. <b>PDSA</b> review.",
+                "doi": "10.1136/bmjqs-2013-001862",
+                "url": "https://doi.org/10.1136/bmjqs-2013-001862",
+            },
+            {
+                "citation": "NHS England. 2019. Long Term Plan.",
+                "url": "https://www.longtermplan.nhs.uk/a?b=1&c=2",
+            },
+            {"citation": "Plain citation. 2001."},
+        ]
+    }
+    doc = dataclasses.replace(DOC, meta=meta)
+    card = view.citation_card(_citation(doc=doc), doc)
+    assert [s.citation for s in card.key_sources][-1] == "Plain citation. 2001."
+    html = card.key_sources_html()
+    assert html.count("<li>") == 3 and html.count("<a ") == 2, html
+    assert (
+        '<a href="https://doi.org/10.1136/bmjqs-2013-001862" target="_blank" rel="noopener noreferrer">'
+        in html
+    )
+    assert ">doi:10.1136/bmjqs-2013-001862</a>" in html, "a DOI link is labelled with the DOI"
+    assert (
+        'href="https://www.longtermplan.nhs.uk/a?b=1&amp;c=2"' in html and ">longtermplan.nhs.uk</a>" in html
+    )
+    assert "&lt;b&gt;PDSA&lt;/b&gt;" in html and "<b>" not in html, "citation text is escaped"
+    assert view.citation_card(_citation(), DOC).key_sources == (), "a document without key sources lists none"
+    assert view.link_label(KeySource("x", None, "https://www.kingsfund.org.uk/p")) == "kingsfund.org.uk"
 
 
 def test_card_without_its_document_has_no_context():

@@ -14,6 +14,22 @@ from rag.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 BRIEFS = ("run-charts.md", "funnel-plots.md")
+# A user document whose key sources carry a DOI and a URL (and one plain citation).
+HUDDLES = """---
+title: "Ward safety huddles"
+key_sources:
+  - citation: "Goldenhar LM et al. 2013. Huddling for high reliability and situation awareness. BMJ Qual Saf 22(11)."
+    doi: "10.1136/bmjqs-2012-001731"
+  - citation: "NHS England. 2019. The NHS Patient Safety Strategy."
+    url: "https://www.england.nhs.uk/patient-safety/the-nhs-patient-safety-strategy/"
+  - "A plain citation without a link. 2020."
+---
+# Ward safety huddles
+
+A ward safety huddle is a short standing meeting, held at the same time every day, where the ward team
+names the patients at risk of deterioration or falls and agrees who will act on each concern.
+Huddles usually take ten to fifteen minutes and are led by the nurse in charge of the shift.
+"""
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +41,14 @@ def cli_index(tmp_path_factory, embedder) -> Path:
     docs = tmp_path_factory.mktemp("ask-docs")
     for name in BRIEFS:
         shutil.copy(REPO / "corpus" / name, docs / name)
+    (docs / "ward-huddles.md").write_text(HUDDLES, encoding="utf-8")
     index_dir = tmp_path_factory.mktemp("ask-index") / "index"
     engine = ChangeGuide(Settings().with_index_dir(index_dir), embedder=embedder)
     try:
         report = engine.ingest([docs])
     finally:
         engine.close()
-    assert report.ok and len(report.added) == len(BRIEFS), f"index build failed: {report}"
+    assert report.ok and len(report.added) == len(BRIEFS) + 1, f"index build failed: {report}"
     return index_dir
 
 
@@ -93,6 +110,37 @@ def test_readable_output_lists_numbered_sources(capsys, cli_index, loaded_model)
     assert code == 0
     assert "[1]" in out and "Sources:" in out and "Run charts and the rules for reading them" in out, out
     assert "run-charts.md" in out, "each source shows the path it was ingested from"
+
+
+def test_readable_output_lists_the_key_sources_of_cited_documents_with_links(capsys, cli_index, loaded_model):
+    code, out, _ = _run(capsys, "What is a ward safety huddle?", "--index", str(cli_index))
+    assert code == 0 and "Key sources of the cited documents:" in out, out
+    listing = out.split("Key sources of the cited documents:", 1)[1]
+    assert "Ward safety huddles" in listing and "Goldenhar LM et al. 2013" in listing, listing
+    assert "https://doi.org/10.1136/bmjqs-2012-001731" in listing, "a DOI is shown as its resolver link"
+    assert "https://www.england.nhs.uk/patient-safety/the-nhs-patient-safety-strategy/" in listing
+    assert "A plain citation without a link. 2020." in listing, "plain citations are listed too"
+
+
+def test_json_citations_carry_their_documents_key_sources(capsys, cli_index, loaded_model):
+    code, out, _ = _run(capsys, "What is a ward safety huddle?", "--index", str(cli_index), "--json")
+    assert code == 0
+    cited = [c for c in json.loads(out)["citations"] if c["source"].endswith("ward-huddles.md")]
+    assert cited, "the huddles document is cited"
+    assert cited[0]["key_sources"] == [
+        {
+            "citation": "Goldenhar LM et al. 2013. Huddling for high reliability and situation awareness. "
+            "BMJ Qual Saf 22(11).",
+            "doi": "10.1136/bmjqs-2012-001731",
+            "url": "https://doi.org/10.1136/bmjqs-2012-001731",
+        },
+        {
+            "citation": "NHS England. 2019. The NHS Patient Safety Strategy.",
+            "doi": None,
+            "url": "https://www.england.nhs.uk/patient-safety/the-nhs-patient-safety-strategy/",
+        },
+        {"citation": "A plain citation without a link. 2020.", "doi": None, "url": None},
+    ]
 
 
 def test_out_of_scope_question_lists_nearest_documents(capsys, cli_index, loaded_model):

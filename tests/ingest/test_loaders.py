@@ -10,7 +10,7 @@ import pytest
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.ingest.loaders import SUPPORTED_EXTENSIONS, loader_for
-from rag.types import SourceDocument, content_hash
+from rag.types import KeySource, SourceDocument, content_hash
 from tests.ingest.ingest_files import blank_pdf, encrypt_pdf, write_docx, write_pdf, zip_bomb_docx
 
 DISSERTATION = "drcjar_learning-from-patient-safety-incidents_Dissertation.pdf"
@@ -231,6 +231,55 @@ Body.
     assert {k: doc.meta[k] for k in expected} == expected
     assert [s.path for s in doc.sections] == ["Spread", "Spread > Scale in practice"]
     assert doc.text.startswith("# Spread\n\n```python\n# not a heading"), "Markdown syntax kept, not rendered"
+
+
+def test_markdown_key_sources_as_plain_citations_or_objects(tmp_path):
+    """Plain strings (user documents) and {citation, doi, url} objects (the starter briefs) both load."""
+    text = """---
+title: Key sources
+key_sources:
+  - "Plain citation, as user documents write them. 2001."
+  - citation: "Taylor MJ et al. 2014. Systematic review of PDSA. BMJ Qual Saf 23(4):290-298."
+    doi: "10.1136/bmjqs-2013-001862"
+  - citation: "NHS England. 2019. The NHS Long Term Plan."
+    url: "https://www.longtermplan.nhs.uk/publication/nhs-long-term-plan/"
+  - citation: "A pasted resolver link."
+    doi: "https://doi.org/10.1001/jama.2009.1000"
+  - citation: "A link that must not become clickable."
+    url: "javascript:alert(1)"
+  - {doi: "10.1000/no-citation"}
+---
+# Body
+
+Text.
+"""
+    doc = load(_write(tmp_path / "k.md", text.encode()))
+    assert doc.meta["key_sources"] == [
+        {"citation": "Plain citation, as user documents write them. 2001."},
+        {
+            "citation": "Taylor MJ et al. 2014. Systematic review of PDSA. BMJ Qual Saf 23(4):290-298.",
+            "doi": "10.1136/bmjqs-2013-001862",
+            "url": "https://doi.org/10.1136/bmjqs-2013-001862",
+        },
+        {
+            "citation": "NHS England. 2019. The NHS Long Term Plan.",
+            "url": "https://www.longtermplan.nhs.uk/publication/nhs-long-term-plan/",
+        },
+        {
+            "citation": "A pasted resolver link.",
+            "doi": "10.1001/jama.2009.1000",
+            "url": "https://doi.org/10.1001/jama.2009.1000",
+        },
+        {"citation": "A link that must not become clickable."},
+    ], "an entry without a citation is dropped; a non-web URL is not kept as a link"
+    assert KeySource.all_in(doc.meta)[1] == KeySource(
+        "Taylor MJ et al. 2014. Systematic review of PDSA. BMJ Qual Saf 23(4):290-298.",
+        "10.1136/bmjqs-2013-001862",
+        "https://doi.org/10.1136/bmjqs-2013-001862",
+    )
+    plain = load(_write(tmp_path / "p.md", b"---\ntitle: P\nkey_sources: One source. 2003.\n---\nText.\n"))
+    assert plain.meta["key_sources"] == [{"citation": "One source. 2003."}], "a single string is one source"
+    assert "key_sources" not in load(_write(tmp_path / "n.md", b"# N\n\nText.\n")).meta
 
 
 def test_markdown_bad_front_matter_is_ignored_with_a_reason(tmp_path):

@@ -308,3 +308,32 @@ def test_changeguideignore_skips_listed_files_inside_folders(tmp_path):
 
     named = discover([folder / "README.md"], IngestReport())
     assert [p.name for p in named] == ["README.md"], "a file named on the command line is always taken"
+
+
+def test_changeguideignore_skips_a_named_subfolder_in_one_line(tmp_path):
+    """A pattern ending in "/" passes over a subfolder whole (the corpus's verification records)."""
+    from rag.ingest.pipeline import IngestReport, discover
+
+    folder = tmp_path / "library"
+    (folder / "verification").mkdir(parents=True)
+    (folder / "notes" / "verification").mkdir(parents=True)
+    (folder / ".changeguideignore").write_text("verification/\nVERIFICATION.md\n", encoding="utf-8")
+    for name in (
+        "brief.md",
+        "VERIFICATION.md",
+        "verification/brief.txt",
+        "verification/b.md",
+        "notes/verification/c.md",
+    ):
+        (folder / name).write_text("# T\n\nText.", encoding="utf-8")
+
+    report = IngestReport()
+    found = discover([folder], report)
+    assert sorted(p.relative_to(folder).as_posix() for p in found) == [
+        "brief.md",
+        "notes/verification/c.md",
+    ], "the pattern names a subfolder of the folder holding the ignore file only"
+    assert sorted((Path(s).relative_to(folder).as_posix(), why) for s, why in report.skipped) == [
+        ("VERIFICATION.md", "ignored by .changeguideignore"),
+        ("verification", "folder ignored by .changeguideignore"),
+    ], "the folder is one report line, its files none"

@@ -15,6 +15,9 @@ from rag.errors import ChangeGuideError
 
 settings = resources.settings_or_stop()
 engine = resources.engine_or_stop(settings)
+visitor = resources.visitor_or_stop(
+    settings
+)  # everyone may ask and give feedback; the role only words the page
 records = engine.documents()
 facets = library.facets(records)
 exchanges: list[view.Exchange] = st.session_state.setdefault("exchanges", [])
@@ -74,6 +77,9 @@ def render_card(card: view.CitationCard) -> None:
         if card.context_label:
             with st.expander(f"Show in the document ({card.context_label.lower()})"):
                 st.html(card.context_html())
+        if card.key_sources:
+            with st.expander(f"Key sources of this document ({len(card.key_sources)})"):
+                st.html(card.key_sources_html())
 
 
 def render_feedback(exchange: view.Exchange) -> None:
@@ -181,11 +187,14 @@ question = st.chat_input("Ask about leading change, improvement or measurementâ€
 question = question or st.session_state.pop("pending_question", None)
 
 if not records:
-    st.info(
-        "The library is empty. Add documents on the Library page (or run `make run`, which indexes "
-        "the starter library), then ask your question."
-    )
-    st.page_link("rag/app/pages/library.py", label="Go to the Library", icon=":material/library_books:")
+    if visitor.is_librarian:
+        st.info(
+            "The library is empty. Add documents on the Library page (or run `make run`, which indexes "
+            "the starter library), then ask your question."
+        )
+        st.page_link("rag/app/pages/library.py", label="Go to the Library", icon=":material/library_books:")
+    else:
+        st.info("The library is empty: ask a librarian to add documents, then ask your question.")
 elif not exchanges and not question:
     st.markdown(
         "Answers quote the library word for word, with a numbered source for every sentence. "

@@ -1,6 +1,7 @@
 """The Evaluations page: run a question set against the library, read the report, compare runs.
 
 A Streamlit page script run by app.py's navigation; the logic is in `rag.app.evaluations`.
+Everything on it is a librarian's (`rag.app.roles`): readers see what it is for, and nothing else.
 """
 
 from __future__ import annotations
@@ -8,17 +9,37 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rag.app import evaluations, resources, view
+from rag.app import evaluations, resources, roles, view
 from rag.errors import ChangeGuideError
 from rag.evals.compare import TAG_FIGURES
 
 settings = resources.settings_or_stop()
+visitor = resources.visitor_or_stop(settings)
 
 st.title("Evaluations")
 st.markdown(
     "Measure how well Change Guide answers from this library: run a question set, read the figures, "
     "and compare runs after changing the library or the settings."
 )
+if not visitor.is_librarian:
+    # Nothing else renders for readers: runs occupy the cores, and question sets, exported
+    # feedback and reports hold the questions and comments of everyone who used the app.
+    st.info(
+        f"Evaluations are for librarians, who {roles.LIBRARIAN_CAN}. " + view.escape_markdown(visitor.reason),
+        icon=":material/lock:",
+    )
+    st.stop()
+
+
+def _show_export(path, exported: int, left_out: int) -> None:
+    if path is None:
+        st.info("No feedback can become a question yet: mark answers as helpful first.")
+    else:
+        st.success(
+            f"{exported} question(s) written to {view.escape_markdown(path.name)}"
+            + (f"; {left_out} unhelpful answer(s) left for a person to review." if left_out else ".")
+        )
+
 
 # -- run a question set --------------------------------------------------------------------------
 with st.container(border=True):
@@ -37,23 +58,21 @@ with st.container(border=True):
         )
         if upload is not None and st.button("Keep this question set"):
             try:
-                path = evaluations.save_question_set(upload.name, upload.getvalue(), settings)
+                path = evaluations.save_question_set(upload.name, upload.getvalue(), settings, visitor)
             except ChangeGuideError as exc:
                 st.error(view.escape_markdown(str(exc)))
             else:
                 st.success(f"Saved as {view.escape_markdown(path.name)}: choose it above.")
                 st.rerun()
         if st.button("Export feedback as a question set"):
-            path, exported, left_out = evaluations.export_feedback_set(
-                resources.feedback_store(settings), settings
-            )
-            if path is None:
-                st.info("No feedback can become a question yet: mark answers as helpful first.")
-            else:
-                st.success(
-                    f"{exported} question(s) written to {view.escape_markdown(path.name)}"
-                    + (f"; {left_out} unhelpful answer(s) left for a person to review." if left_out else ".")
+            try:
+                path, exported, left_out = evaluations.export_feedback_set(
+                    resources.feedback_store(settings), settings, visitor
                 )
+            except ChangeGuideError as exc:
+                st.error(view.escape_markdown(str(exc)))
+            else:
+                _show_export(path, exported, left_out)
     with right:
         retriever = st.selectbox("Retrieval", ["hybrid", "dense", "bm25"])
         backend = st.selectbox(
@@ -80,6 +99,7 @@ with st.container(border=True):
                 out = evaluations.run_question_set(
                     settings,
                     chosen,
+                    visitor=visitor,
                     embedder=resources.embedder(settings),
                     backend=backend,
                     retriever=retriever,
@@ -104,7 +124,7 @@ run = st.selectbox(
     "Run", runs, index=names.index(latest) if latest in names else 0, format_func=lambda r: r.name
 )
 try:
-    report = evaluations.read_report(run)
+    report = evaluations.read_report(run, visitor)
 except ChangeGuideError as exc:
     st.error(view.escape_markdown(str(exc)))
     st.stop()
@@ -131,7 +151,9 @@ if len(runs) > 1:
     run_a = a_col.selectbox("Run A (before)", runs, index=1, format_func=lambda r: r.name, key="compare-a")
     run_b = b_col.selectbox("Run B (after)", runs, index=0, format_func=lambda r: r.name, key="compare-b")
     try:
-        rows = evaluations.comparison_rows(evaluations.read_report(run_a), evaluations.read_report(run_b))
+        rows = evaluations.comparison_rows(
+            evaluations.read_report(run_a, visitor), evaluations.read_report(run_b, visitor)
+        )
     except ChangeGuideError as exc:
         st.error(view.escape_markdown(str(exc)))
     else:

@@ -1,7 +1,7 @@
 """The Library page: the documents in the index, uploads with progress, and removal.
 
-A Streamlit page script run by app.py's navigation. Uploads and removals are hidden when
-`settings.app.read_only` is set.
+A Streamlit page script run by app.py's navigation. Uploads and removals are a librarian's
+(`rag.app.roles`); readers see the documents and a note of what a librarian can do.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import PurePath
 
 import streamlit as st
 
-from rag.app import library, resources, uploads, view
+from rag.app import library, resources, roles, view
 from rag.errors import ChangeGuideError
 from rag.ingest.loaders import SUPPORTED_EXTENSIONS
 
@@ -26,7 +26,7 @@ STAGE_LABELS = {
 
 settings = resources.settings_or_stop()
 engine = resources.engine_or_stop(settings)
-read_only = settings.app.read_only
+visitor = resources.visitor_or_stop(settings)
 
 st.title("Library")
 
@@ -43,30 +43,35 @@ def render_summary(summary: library.IngestSummary) -> None:
 
 
 def add_uploads(files: list) -> None:
-    saved = uploads.save_uploads([(f.name, f.getvalue()) for f in files], settings)
-    report = None
-    if saved.paths:
-        bar = st.progress(0.0, text="Starting…")
+    bar = st.progress(0.0, text="Starting…")
 
-        def on_event(event) -> None:  # an IngestEvent, from the ingesting thread (this one)
-            done = event.index if event.finished else event.index - 1
-            name = PurePath(event.path).name
-            bar.progress(
-                done / max(event.total, 1),
-                text=f"{STAGE_LABELS.get(event.stage, event.stage)}: {name} ({event.index} of {event.total})",
-            )
+    def on_event(event) -> None:  # an IngestEvent, from the ingesting thread (this one)
+        done = event.index if event.finished else event.index - 1
+        name = PurePath(event.path).name
+        bar.progress(
+            done / max(event.total, 1),
+            text=f"{STAGE_LABELS.get(event.stage, event.stage)}: {name} ({event.index} of {event.total})",
+        )
 
-        try:
-            report = engine.ingest(saved.paths, progress=on_event)
-        except ChangeGuideError as exc:
-            st.error(view.escape_markdown(str(exc)))
-            return
-    st.session_state["ingest_summary"] = library.ingest_summary(report, saved.rejected)
+    try:
+        summary = library.add_documents(
+            engine, [(f.name, f.getvalue()) for f in files], settings, visitor, progress=on_event
+        )
+    except ChangeGuideError as exc:
+        st.error(view.escape_markdown(str(exc)))
+        return
+    st.session_state["ingest_summary"] = summary
     st.session_state["uploader"] = st.session_state.get("uploader", 0) + 1  # a fresh, empty uploader
     st.rerun()
 
 
-if not read_only:
+if not visitor.is_librarian:
+    st.info(
+        f"You can search and read this library. Librarians {roles.LIBRARIAN_CAN}. "
+        + view.escape_markdown(visitor.reason),
+        icon=":material/lock:",
+    )
+else:
     with st.container(border=True):
         st.subheader("Add documents")
         limit = settings.ingest.max_file_mb
@@ -115,21 +120,22 @@ if shown:
 else:
     st.info("No documents match." if records else "The library is empty: add documents above.")
 
-if not read_only and records:
+if visitor.is_librarian and records:
     with st.expander("Remove documents"):
         titles = {r.doc_id: library.display_title(r) for r in shown}
         chosen = st.multiselect("Documents to remove", list(titles), format_func=lambda d: titles.get(d, d))
         if st.button(f"Remove {len(chosen)} document(s)", disabled=not chosen, type="secondary"):
-            removed = []
-            for doc_id in chosen:
-                try:
-                    record = engine.remove(doc_id)
-                except ChangeGuideError as exc:
-                    st.error(view.escape_markdown(str(exc)))
-                    continue
-                uploads.delete_upload(record.source, settings)
-                removed.append(library.display_title(record))
-            st.session_state["removed"] = removed
-            st.rerun()
-        if st.session_state.get("removed"):
-            st.success("Removed: " + "; ".join(view.escape_markdown(t) for t in st.session_state["removed"]))
+            try:
+                st.session_state["removal"] = library.remove_documents(engine, chosen, settings, visitor)
+            except ChangeGuideError as exc:
+                st.error(view.escape_markdown(str(exc)))
+            else:
+                st.rerun()
+        removal = st.session_state.get("removal")
+        if removal is not None:
+            if removal.removed:
+                st.success("Removed: " + "; ".join(view.escape_markdown(t) for t in removal.removed))
+            for doc_id, reason in removal.failed:
+                st.error(
+                    f"{view.escape_markdown(titles.get(doc_id, doc_id))}: {view.escape_markdown(reason)}"
+                )

@@ -3,6 +3,9 @@
 The body is kept as written (Markdown syntax included) so quotes match the file. Front matter
 that is not valid YAML does not stop the document: it is left out of the text, ignored as
 metadata, and the reason is kept in `meta["front_matter_error"]`.
+
+`key_sources` may list plain citations or objects {citation, doi, url}; both become
+`meta["key_sources"]`, a list of {citation, doi?, url?} (see `rag.types.KeySource`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from rag.ingest.loaders.base import (
     sections_from_starts,
 )
 from rag.ingest.loaders.text import decode
-from rag.types import SourceDocument
+from rag.types import KeySource, SourceDocument
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -30,6 +33,14 @@ _SETEXT_H1 = re.compile(r"^ {0,3}=+[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
 _INLINE_MARKUP = re.compile(r"[*_`]+|\{#[^}]*\}")
+# A DOI is "10.<registrant>/<suffix>" (DOI Handbook 2.2); readers often paste it as a link or "doi:".
+DOI = re.compile(r"10\.\d{4,9}/\S+")
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+DOI_RESOLVER = "https://doi.org/"
+# Only web links are kept as links: a `javascript:` or `file:` URL in a shared document must
+# never become something a reader can click.
+_WEB_URL = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
+MAX_CITATION_CHARS = 600  # a long reference with its full title and all authors fits
 
 
 def load(path: Path, settings: Settings) -> SourceDocument:
@@ -84,7 +95,44 @@ def front_matter_meta(front: dict[str, Any]) -> dict[str, Any]:
     }.items():
         if (value := first(*synonyms)) is not None:
             meta[key] = one_line(value, 2000)
+    if sources := key_sources(front.get("key_sources")):
+        meta["key_sources"] = [source.to_meta() for source in sources]
     return meta
+
+
+def key_sources(value: Any) -> list[KeySource]:
+    """Front matter `key_sources`: plain citations or {citation, doi, url} objects.
+
+    A DOI is stored bare (a pasted resolver link or "doi:" prefix removed) and, when no URL is
+    given, becomes the link `https://doi.org/<doi>`. A URL that is not http(s) is not kept.
+    """
+    if value is None:
+        return []
+    entries = value if isinstance(value, list | tuple) else [value]
+    out: list[KeySource] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            citation = entry.get("citation") or entry.get("reference") or entry.get("title")
+            doi = _doi(entry.get("doi"))
+            url = _url(entry.get("url") or entry.get("link"))
+        else:
+            citation, doi, url = entry, None, None
+        if citation is None or not str(citation).strip():
+            continue
+        if url is None and doi is not None and DOI.fullmatch(doi):
+            url = DOI_RESOLVER + doi
+        out.append(KeySource(one_line(citation, MAX_CITATION_CHARS), doi, url))
+    return out
+
+
+def _doi(value: Any) -> str | None:
+    text = _DOI_PREFIX.sub("", str(value or "").strip())
+    return text or None
+
+
+def _url(value: Any) -> str | None:
+    text = str(value or "").strip()
+    return text if _WEB_URL.match(text) else None
 
 
 def _strings(value: Any) -> list[str]:
