@@ -118,6 +118,7 @@ class Citation:
     sentence_end: int | None = None
     verified: bool = True
     also_in: tuple[DocumentRef, ...] = ()
+    ocr: bool = False  # the excerpt is OCR text of a scanned page (chunk meta "ocr")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 [ -x .venv/bin/python ] || bash scripts/bootstrap.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+# OCR of scanned PDFs needs Tesseract; installs it when root, else prints the command (never fails).
+bash scripts/ensure_ocr.sh || true
 
 settings=$(.venv/bin/python -m rag.app.launch)
 eval "$settings"

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 .venv/bin/ruff check .
 bash scripts/ensure_browser.sh
+bash scripts/ensure_ocr.sh
 exec .venv/bin/python -m pytest "$@"

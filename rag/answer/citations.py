@@ -86,4 +86,5 @@ def build_citation(
         sentence_start=chunk.start + sentence[0],
         sentence_end=chunk.start + sentence[1],
         verified=verified,
+        ocr=bool(meta.get("ocr")),
     )

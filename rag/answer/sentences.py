@@ -197,10 +197,23 @@ MAX_QUOTABLE_WORDS = 70  # longer "sentences" are usually run-together PDF text 
 MAX_LIST_WORDS = 100  # a list of fragments (with its lead-in) quoted whole
 
 
+# A table row as ingestion writes it (rag/ingest/tables.py): "Column: value; Column: value."
+_NAMED_ROW = re.compile(r"[^;:\n]{1,160}: [^;\n]+(?:; [^;:\n]{1,160}: [^;\n]+)+\.")
+MAX_ROW_WORDS = 220  # a wide table's row (the FBI NICS table: 25 columns) quoted whole
+
+
+def is_table_row(sentence: Sentence) -> bool:
+    """A row that names its columns reads on its own ("State: Alabama; Handgun: 23,022.")."""
+    return bool(_NAMED_ROW.fullmatch(sentence.text)) and sentence.n_words <= MAX_ROW_WORDS
+
+
 def is_quotable(sentence: Sentence) -> bool:
-    """Whether a sentence is prose worth quoting: not a heading, table row, reference or fragment."""
+    """Whether a sentence is worth quoting: prose (not a heading, reference or fragment), a list,
+    or a table row that names its columns."""
     if sentence.kind == "list":  # items are fragments by nature; only the length matters
         return MIN_QUOTABLE_WORDS <= sentence.n_words <= MAX_LIST_WORDS
+    if sentence.kind == "prose" and is_table_row(sentence):
+        return True
     if sentence.kind not in ("prose", "bullet", "quote"):
         return False
     n_words = sentence.n_words

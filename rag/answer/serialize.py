@@ -30,6 +30,7 @@ def _citation(citation: Citation, key_sources: Sequence[KeySource]) -> dict[str,
         "verified": bool(citation.verified),
         # Other documents holding the same passage (near-duplicates collapsed into this quote).
         "also_in": [{"doc_id": r.doc_id, "title": r.title, "source": r.source} for r in citation.also_in],
+        "ocr": bool(citation.ocr),
         "key_sources": [_key_source(s) for s in key_sources],
     }
 

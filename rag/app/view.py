@@ -95,12 +95,18 @@ def section_label(section: str | None, title: str) -> str:
     return " > ".join(parts)
 
 
+# Shown with excerpts Tesseract read from a scanned page: the words may hold OCR errors.
+OCR_MARK = "OCR text"
+
+
 def location(citation: Citation) -> str:
-    """Where an excerpt lies: page and section, e.g. "p. 4 · Methods > Sampling"."""
+    """Where an excerpt lies: page and section, e.g. "p. 4 · Methods > Sampling" ("· OCR text" for scans)."""
     parts = [
         page_label(citation.page, citation.page_end, slides=is_slide_deck(citation.source)),
         section_label(citation.section, citation.title),
     ]
+    if citation.ocr:
+        parts.append(OCR_MARK)
     return " · ".join(p for p in parts if p)
 
 

@@ -129,6 +129,8 @@ def _where(citation: Citation) -> str:
         section = section[len(citation.title) :].lstrip(" >")
     if section:
         parts.append(section)
+    if citation.ocr:
+        parts.append("OCR text")  # read from a scanned page: words may hold OCR errors
     return ", ".join(parts)
 
 

@@ -49,6 +49,7 @@ def chunk_document(doc: SourceDocument, settings: ChunkingSettings) -> list[Chun
         "topics": list(doc.meta.get("topics", [])),
         "year": doc.meta.get("year"),
     }
+    ocr_pages = frozenset(doc.meta.get("ocr_pages", ()))
     chunks: list[Chunk] = []
     for span in spans:
         trimmed = _trim(doc.text, *span)
@@ -56,6 +57,9 @@ def chunk_document(doc: SourceDocument, settings: ChunkingSettings) -> list[Chun
             continue
         start, end = trimmed
         text = doc.text[start:end]
+        page, page_end = _page_at(doc.pages, page_starts, start), _page_at(doc.pages, page_starts, end - 1)
+        # Text Tesseract read is marked, so a citation can say so.
+        is_ocr = bool(ocr_pages) and page is not None and not ocr_pages.isdisjoint(range(page, page_end + 1))
         chunks.append(
             Chunk(
                 id=content_hash(doc.doc_id, str(start), str(end), text),
@@ -63,11 +67,11 @@ def chunk_document(doc: SourceDocument, settings: ChunkingSettings) -> list[Chun
                 text=text,
                 start=start,
                 end=end,
-                page=_page_at(doc.pages, page_starts, start),
-                page_end=_page_at(doc.pages, page_starts, end - 1),
+                page=page,
+                page_end=page_end,
                 section=_section_at(doc.sections, section_starts, start),
                 ordinal=len(chunks),
-                meta=meta,
+                meta={**meta, "ocr": True} if is_ocr else meta,
             )
         )
     return chunks

@@ -83,3 +83,15 @@ def test_reference_sections_are_marked_as_references():
 def test_is_quotable(text, quotable):
     first = split_sentences(text)[0]
     assert is_quotable(first) is quotable, f"{first.text!r}: expected quotable={quotable}"
+
+
+def test_table_rows_that_name_their_columns_are_quotable():
+
+    row = (
+        "State / Territory: Alabama; Permit: 18,870; Handgun: 23,022; Long Gun: 22,650; "
+        "*Other: 859; **Multiple: 1,178; Admin: 0; Totals: 71,137."
+    )
+    sentences = split_sentences(row + "\n" + row.replace("Alabama", "Alaska"))
+    assert [s.text for s in sentences] == [row, row.replace("Alabama", "Alaska")], "a row a sentence"
+    assert all(is_quotable(s) for s in sentences), "mostly figures, yet it reads on its own"
+    assert not is_quotable(split_sentences("18,870 23,022 22,650 859 1,178 0 71,137.")[0])

@@ -33,6 +33,7 @@ CITATION_KEYS = {
     "score": (float,),
     "verified": (bool,),
     "also_in": (list,),
+    "ocr": (bool,),  # the excerpt is OCR text of a scanned page
     "key_sources": (list,),
 }
 RETRIEVED_KEYS = {"chunk_id": (str,), "doc_id": (str,), "source": (str,), "score": (float,)}

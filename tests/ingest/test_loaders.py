@@ -114,7 +114,7 @@ def test_pdf_with_empty_user_password_opens(tmp_path):
             lambda d: encrypt_pdf(write_pdf(d / "p.pdf", [["Secret."]]), d / "locked.pdf", "s3cret"),
             "encrypted PDF",
         ),
-        (lambda d: blank_pdf(d / "scan.pdf"), "no text layer: scanned PDFs need OCR, which is not supported"),
+        (lambda d: blank_pdf(d / "blank.pdf"), "no text layer and no images: the pages are blank"),
         (lambda d: _write(d / "junk.pdf", b"this is not a PDF at all"), "not a PDF file"),
         (lambda d: _write(d / "broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog"), "corrupt PDF"),
         (lambda d: _write(d / "x.docx", b"PK\x03\x04 but not really a zip"), "not a valid DOCX"),
@@ -152,7 +152,8 @@ def test_docx_headings_tables_and_properties(tmp_path):
     doc = load(write_docx(tmp_path / "flow.docx"))
     assert doc.format == "docx" and doc.title == "Discharge before noon"
     assert doc.meta["authors"] == ["A. Manager"]
-    assert "Ward | Before | After\nA | 12% | 31%" in doc.text, doc.text
+    assert "Ward: A; Before: 12%; After: 31%." in doc.text, "a row names its columns: " + doc.text
+    assert doc.meta["n_tables"] == 1
     paths = [s.path for s in doc.sections]
     assert paths == ["Patient flow", "Patient flow > Criteria-led discharge", "Results"], paths
     criteria = doc.sections[1]
@@ -185,7 +186,7 @@ def test_html_without_main_drops_page_chrome(tmp_path):
     doc = load(_write(tmp_path / "page.htm", html.encode()))
     assert (
         doc.text
-        == "Flow and discharge\n\nDischarge before noon helps flow.\nSecond line.\n\nWard | Rate\nA | 31%"
+        == "Flow and discharge\n\nDischarge before noon helps flow.\nSecond line.\n\nWard: A; Rate: 31%."
     ), doc.text
     assert doc.title == "Flow and discharge", "the first <h1> before a <title> with a site suffix"
 

@@ -7,6 +7,8 @@ import re
 import zipfile
 from pathlib import Path
 
+from docx.oxml.ns import qn
+
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.ingest.loaders.base import TextBuilder, build_document, one_line, read_bytes
@@ -34,9 +36,12 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         raise IngestError(f"could not read DOCX: {type(exc).__name__}: {one_line(exc, 120)}") from exc
 
     builder = TextBuilder()
+    n_tables = 0
     for block in document.iter_inner_content():
         if isinstance(block, Table):
-            builder.add(_table_text(block))
+            table_text = _table_text(block)
+            n_tables += bool(table_text)
+            builder.add(table_text)
             continue
         text = block.text.strip()
         if not text:
@@ -55,7 +60,7 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         text=builder.text(),
         title=(core.title or "").strip() or None,
         sections=builder.sections(),
-        meta={"authors": authors, "year": core.created.year if core.created else None},
+        meta={"authors": authors, "year": core.created.year if core.created else None, "n_tables": n_tables},
     )
 
 
@@ -85,15 +90,33 @@ def _heading_level(paragraph) -> int | None:
 
 
 def _table_text(table) -> str:
-    """Rows on their own lines, cells joined with " | " (merged cells once)."""
-    lines = []
-    for row in table.rows:
+    """Rows as "Column: value; ..." lines (rag.ingest.tables), header rows found as Word marks them."""
+    from rag.ingest.tables import looks_like_header, render_table
+
+    rows: list[list[str]] = []
+    marked = 0  # leading rows Word repeats on each page (w:tblHeader) or sets in bold
+    for index, row in enumerate(table.rows):
         cells, seen = [], set()
         for cell in row.cells:
-            if id(cell._tc) in seen:  # a merged cell is repeated once per grid column
-                continue
+            # A merged cell is repeated once per grid column: a header keeps the repeats (its
+            # label spans those columns), a body row shows the value once.
+            repeat = id(cell._tc) in seen
             seen.add(id(cell._tc))
-            cells.append(" ".join(cell.text.split()))
-        if any(cells):
-            lines.append(" | ".join(cells))
-    return "\n".join(lines)
+            cells.append("" if repeat and index >= marked else " ".join(cell.text.split()))
+        if index == marked and _is_header_row(row):
+            marked += 1
+        rows.append(cells)
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return ""
+    n_header = marked or (1 if looks_like_header(rows[0], rows[1:]) else 0)
+    return render_table(rows, min(n_header, len(rows) - 1))
+
+
+def _is_header_row(row) -> bool:
+    """Marked to repeat as a header on every page, or every run of text in it bold."""
+    properties = row._tr.trPr
+    if properties is not None and properties.find(qn("w:tblHeader")) is not None:
+        return True
+    runs = [run for cell in row.cells for p in cell.paragraphs for run in p.runs if run.text.strip()]
+    return bool(runs) and all(run.bold for run in runs)

@@ -64,7 +64,7 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         text=text,
         title=_title(page, walker.first_h1),
         sections=walker.builder.sections(),
-        meta={"url": _meta(page, "og:url") or _canonical(page)},
+        meta={"url": _meta(page, "og:url") or _canonical(page), "n_tables": walker.n_tables},
     )
 
 
@@ -107,6 +107,7 @@ class _Walker:
     def __init__(self) -> None:
         self.builder = TextBuilder()
         self.first_h1: str | None = None
+        self.n_tables = 0
         self._inline: list[str] = []
 
     def flush(self) -> None:
@@ -129,7 +130,9 @@ class _Walker:
             self.builder.add(el.text_content().rstrip())
         elif tag == "table":
             self.flush()
-            self.builder.add(_table_text(el))
+            table_text = _table_text(el)
+            self.n_tables += bool(table_text)
+            self.builder.add(table_text)
         elif tag == "br":
             self._inline.append(_BR)
         else:
@@ -144,13 +147,77 @@ class _Walker:
         self._inline.append(el.tail or "")
 
 
+# A colspan or rowspan beyond this is a layout trick or an error, not a table's structure.
+MAX_SPAN = 100
+
+
 def _table_text(table) -> str:
-    lines = []
+    """Rows as "Column: value; ..." lines after the caption (rag.ingest.tables).
+
+    Header rows are those in <thead>, else the leading rows made of <th> cells only; colspan
+    and rowspan repeat a header cell over the columns it spans (two-level headers) and leave
+    body cells once.
+    """
+    from rag.ingest.tables import looks_like_header, render_table
+
+    grid: list[list[str]] = []
+    pending: dict[int, tuple[int, str]] = {}  # column -> (rows still covered, text) from rowspans
+    header_rows = 0
+    all_th_prefix = True
     for row in table.iter("tr"):
-        cells = [" ".join(cell.text_content().split()) for cell in row if cell.tag in ("td", "th")]
-        if any(cells):
-            lines.append(" | ".join(cells))
-    return "\n".join(lines)
+        if _nearest_table(row) is not table:
+            continue  # rows of a nested table belong to it
+        cells = [c for c in row if isinstance(c.tag, str) and c.tag.lower() in ("td", "th")]
+        in_head = any(a.tag == "thead" for a in row.iterancestors() if isinstance(a.tag, str))
+        is_header = in_head or (all_th_prefix and bool(cells) and all(c.tag.lower() == "th" for c in cells))
+        all_th_prefix = all_th_prefix and is_header
+        out: list[str] = []
+        column = 0
+        for cell in cells:
+            while column in pending:
+                out, column = _fill(out, column, pending, is_header)
+            text = " ".join(cell.text_content().split())
+            colspan, rowspan = _span(cell, "colspan"), _span(cell, "rowspan")
+            for k in range(colspan):
+                out.append(text if k == 0 or is_header else "")
+                if rowspan > 1:
+                    pending[column] = (rowspan - 1, text)
+                column += 1
+        while column in pending:
+            out, column = _fill(out, column, pending, is_header)
+        if any(out):
+            grid.append(out)
+            if is_header and header_rows == len(grid) - 1:  # header rows lead the table
+                header_rows += 1
+    if not grid:
+        return ""
+    if not header_rows and looks_like_header(grid[0], grid[1:]):
+        header_rows = 1
+    caption = table.find("caption")
+    caption_text = " ".join(caption.text_content().split()) if caption is not None else None
+    return render_table(grid, min(header_rows, len(grid) - 1), caption_text)
+
+
+def _fill(out: list[str], column: int, pending: dict[int, tuple[int, str]], is_header: bool):
+    left, text = pending.pop(column)
+    out.append(text if is_header else "")
+    if left > 1:
+        pending[column] = (left - 1, text)
+    return out, column + 1
+
+
+def _span(cell, attribute: str) -> int:
+    try:
+        return max(1, min(MAX_SPAN, int(cell.get(attribute) or 1)))
+    except ValueError:
+        return 1
+
+
+def _nearest_table(el):
+    for ancestor in el.iterancestors():
+        if isinstance(ancestor.tag, str) and ancestor.tag.lower() == "table":
+            return ancestor
+    return None
 
 
 def _meta(page, prop: str) -> str | None:

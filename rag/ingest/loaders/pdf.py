@@ -1,4 +1,10 @@
-"""PDF text layers with pypdf: one page span per physical page (1-based), sections from the outline."""
+"""PDF: text in reading order from pdfium, sections and metadata from pypdf's outline.
+
+pypdf opens and checks the file (corrupt, encrypted) and reads the outline and the info
+dictionary; `rag.ingest.pdf_pages` reads each page with pypdfium2 (layout, tables, OCR of
+scanned pages). One page span per physical page (1-based). See benchmarks/README.md for why
+pdfium.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,6 @@ from rag.ingest.loaders.base import (
     one_line,
     read_bytes,
     sections_from_starts,
-    tidy_text,
     title_from_filename,
 )
 from rag.types import PageSpan, SourceDocument
@@ -25,7 +30,7 @@ PAGE_SEPARATOR = "\n\n"
 
 
 def load(path: Path, settings: Settings) -> SourceDocument:
-    """Read a PDF's text layer, page by page.
+    """Read a PDF's text layer, page by page, in reading order.
 
     Raises:
         IngestError: if the file is corrupt, encrypted with a password, or has no text layer.
@@ -42,17 +47,24 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         reader = pypdf.PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not _decrypt_with_empty_password(reader):
             raise IngestError("encrypted PDF: it needs a password; save an unprotected copy and ingest that")
-        page_texts = [_page_text(page) for page in reader.pages]
+        n_pages = len(reader.pages)
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise IngestError(f"corrupt PDF: {one_line(exc, 120)}") from exc
-
-    if not page_texts:
+    if not n_pages:
         raise IngestError("corrupt PDF: it has no pages")
+    from rag.ingest.pdf_pages import read_pages
+
+    read = read_pages(raw)
+    page_texts = read.texts
     visible = sum(len(t.strip()) for t in page_texts)
     if visible < MIN_CHARS_PER_PAGE * len(page_texts):
-        raise IngestError("no text layer: scanned PDFs need OCR, which is not supported")
+        if read.unread_pages:
+            raise IngestError(f"no text layer: this scanned PDF needs OCR; {read.ocr_unavailable}")
+        if read.ocr_pages:
+            raise IngestError("no text found: OCR read no text on the scanned pages")
+        raise IngestError("no text layer and no images: the pages are blank")
 
     parts: list[str] = []
     pages: list[PageSpan] = []
@@ -74,7 +86,12 @@ def load(path: Path, settings: Settings) -> SourceDocument:
         title=_info_title(reader) or title_from_filename(path),
         pages=pages,
         sections=_outline_sections(reader, pages, text),
-        meta={"authors": _info_authors(reader)},
+        meta={
+            "authors": _info_authors(reader),
+            "ocr_pages": list(read.ocr_pages),
+            "ocr_missing_pages": list(read.unread_pages),
+            "n_tables": read.n_tables,
+        },
         page_count=len(page_texts),
     )
 
@@ -85,10 +102,6 @@ def _decrypt_with_empty_password(reader) -> bool:
         return bool(reader.decrypt(""))
     except Exception:  # pypdf raises DependencyError, NotImplementedError, ... for unsupported ciphers
         return False
-
-
-def _page_text(page) -> str:
-    return tidy_text(page.extract_text() or "").strip("\n")
 
 
 def _info_title(reader) -> str | None:
