@@ -64,6 +64,7 @@ _GENERIC_NOUNS = word_set(
     "document report paper protocol strategy one"
 )
 _NOT_ANAPHORIC_ONE = word_set("no any every which each the this that another no-one")
+_IMPERATIVES = word_set("tell explain describe show give list summarise summarize define")
 _ORDINALS = word_set("first second third fourth fifth last next final other")
 _COUNTS = word_set("two three four five six seven eight nine ten twelve 2 3 4 5 6 7 8 9 10 12")
 # The preposition that ties the topic to the aspect a question asks about.
@@ -74,6 +75,7 @@ _PREPOSITION_AFTER = {
     ),
     **dict.fromkeys(word_set("evidence support case rationale"), "for"),
     **dict.fromkeys(word_set("comments comment feedback views consultation objections"), "on"),
+    **dict.fromkeys(word_set("say says said think thinks more"), "about"),
 }
 DEFAULT_PREPOSITION = "of"  # "the pitfalls of ...", "the limits of ...", "the history of ..."
 MAX_DEPTH = 3  # how many earlier follow-ups are unwound to find the topic
@@ -151,6 +153,9 @@ def _reference(words: list[str]) -> tuple[int, int, str] | None:
             continue  # "no one", "which one", "one of them": not a stand-in for the topic
         if word == "there" and not (i and lowered[i - 1] in ("in", "from", "inside")):
             continue
+        if word == "it" and i and lowered[i - 1] == "worth" and "it" in lowered[: i - 1]:
+            first = lowered.index("it")  # "is it worth it?": the topic takes the first "it"
+            return first, first + 1, "it"
         if word in ("its", "their"):
             return i, i + 1, "possessive"
         if word in ("he", "she", "him", "her", "his"):
@@ -182,7 +187,10 @@ def _sentence(text: str) -> str:
     """`text` as a question: first letter up, one question mark, single spaces."""
     text = " ".join(core(text).split())
     text = re.sub(r"\s+([,;:])", r"\1", text)
-    return text[:1].upper() + text[1:] + "?" if text else text
+    if not text:
+        return text
+    mark = "." if _lower(text.split()[0]) in _IMPERATIVES else "?"  # "Tell me more about X."
+    return text[:1].upper() + text[1:] + mark
 
 
 def _lower_first(text: str) -> str:
@@ -265,6 +273,21 @@ def _indefinite(topic: Topic) -> str:
     return phrase
 
 
+def _plural(topic: Topic) -> str:
+    """The topic as a plural noun phrase ("a safety huddle" -> "safety huddles") where that is plain."""
+    match = re.match(r"^an?\s+(.+)$", topic.phrase)
+    if not match or not match.group(1).endswith(topic.head):
+        return topic.phrase
+    body = match.group(1)
+    head = topic.head
+    plural = (
+        head[:-1] + "ies"
+        if re.search(r"[^aeiou]y$", head)
+        else head + ("es" if head.endswith(("s", "x", "ch", "sh")) else "s")
+    )
+    return body[: -len(head)] + plural
+
+
 def _item_noun(history: Sequence[Turn], earlier: str) -> str:
     """The things the earlier turn counted ("eight steps" -> "step"), for "the first one"."""
     for text in (earlier, history[-1].answer):
@@ -322,6 +345,8 @@ def _replace_reference(
             replacement = f"the {ordinal} one in {topic.phrase}"
     elif kind in ("they", "them") and not topic.plural and topic.authored:
         replacement = f"the authors of {topic.phrase}"
+    elif kind in ("they", "them") and not topic.plural:
+        replacement = _plural(topic)  # "how often should we do them?" after "What is a safety huddle?"
     elif kind == "one":
         replacement = _indefinite(topic)
     else:

@@ -40,6 +40,8 @@ VERBS = word_set(
     relates tell tells describe describes propose proposes do did come came fail fails go goes get gets
     lead leads make makes support supports need needs use uses run runs score scores argue argues
     conclude concludes report reports explain explains deal deals handle handles stand stands
+    count counts cause causes predict predicts reduce reduces increase increases prevent prevents
+    replace replaces last lasts sustain sustains mean meant drive drives stop stops
     """
 )
 # Words that may close a copula question's topic without being part of it ("What is X about?").
@@ -62,9 +64,10 @@ ASPECT_WORDS = word_set(
     pros cons strengths weaknesses lessons lesson key main support supports supported long often
     quickly soon common commonest typical usual biggest major started starting founded began introduced
     measure measured measuring run running first second last catch wrong goes went happen happens
-    catches trouble issue issues point aim aims purpose goal
+    catches trouble issue issues point aim aims purpose goal critics critic research literature experts
     """
 )
+_DEGREE = word_set("long much many often far soon quickly")  # "how long", "how often"
 _PLURAL_SUFFIX = re.compile(r"(?<![su])s$", re.IGNORECASE)  # "steps", "systems"; not "process", "status"
 
 
@@ -170,6 +173,12 @@ def topic_of(question: str) -> Topic | None:
         start = 3 if lower[:3] == ["tell", "me", "about"] else 1
         return _phrase_topic(text, words, start, n, person)
     i = 1 if lower[0] in WH_WORDS else 0
+    if i and i < n - 1 and lower[i] in _DEGREE and lower[i + 1] in AUXILIARIES:
+        i += 1  # "How long does X take?", "How often should we ...": the question word is two words
+    if i and i < n - 1 and lower[i] in VERBS and lower[i] not in AUXILIARIES:
+        # "What counts as a shift on a run chart?", "What makes a huddle work?": after the verb
+        start = i + 1 + (lower[i + 1] in ("as", "for", "about"))
+        return _phrase_topic(text, words, start, n, person)
     if i and i < n and lower[i] in ("kind", "sort", "type") and "of" in lower[i:]:
         # "What kind of study is X?"
         copula = next((j for j in range(i, n) if lower[j] in ("is", "are", "was", "were")), None)
@@ -187,16 +196,40 @@ def topic_of(question: str) -> Topic | None:
             obj = verb + 1
             while obj < n and lower[obj] in ("up", "out", "on", "off", "about", "with") and obj + 1 < n:
                 obj += 1
-            topic = _phrase_topic(text, words, obj, n, person)
+            # A closing phrase other than "of"/"to" says where or how, not what: "introduce Lean on a
+            # surgical ward" is about Lean, "make a funnel plot of length of stay" about the plot.
+            topic = _phrase_topic(text, words, obj, _circumstance(words, obj, n), person)
             if topic is not None:
                 return topic
         # "How does the Productive Ward work (in primary care)?": the subject, up to its verb
-        end = next(
-            (j for j in range(subject + 1, n) if lower[j] in VERBS and _has_content(lower[subject:j])),
-            n - 1 if n - subject > 1 else n,
-        )
-        return _phrase_topic(text, words, subject, end, person)
+        return _phrase_topic(text, words, subject, _verb_after(lower, subject, n, words), person)
     return _fallback(text, words, person)
+
+
+def _verb_after(lower: list[str], start: int, n: int, words: list[str] | None = None) -> int:
+    """Where a subject noun phrase starting at `start` ends: at its verb.
+
+    A known verb ends it ("a run chart need(s)"), and so does the first lower-case word after a
+    capitalised name ("the NHS Sustainability Model predict ...").
+    """
+    for j in range(start + 1, n):
+        if lower[j] in VERBS and _has_content(lower[start:j]):
+            return j
+        title_case = words is not None and words[j - 1].istitle() and words[j][:1].islower()
+        # (an acronym often qualifies the noun after it: "the CDC guide")
+        if title_case and lower[j] not in PREPOSITIONS and lower[j] != "and" and _has_content(lower[start:j]):
+            return j
+    return n - 1 if n - start > 1 else n
+
+
+def _circumstance(words: list[str], start: int, n: int) -> int:
+    """Where an object noun phrase ends: before its first preposition other than of/to, outside names."""
+    for j in range(start + 1, n - 1):
+        lower = _lower(words[j])
+        inside_name = words[j - 1][:1].isupper() and words[j + 1][:1].isupper()
+        if lower in PREPOSITIONS and lower not in ("of", "to") and not inside_name:
+            return j
+    return n
 
 
 def _copula_topic(text: str, words: list[str], lower: list[str], start: int, person: str) -> Topic | None:

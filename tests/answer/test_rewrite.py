@@ -24,6 +24,11 @@ RUN = [Turn("Does a run chart need 20 points?", "")]
 FUNNEL = [Turn("How do I make a funnel plot of length of stay in R?", "")]
 STUDY = [Turn("What is the OHDSI Keppra angioedema study about?", "")]
 GRID = [Turn("What is a power-interest grid?", "A map of stakeholders by power and interest.")]
+HUDDLE = [Turn("What is a safety huddle?", "")]
+LEAN = [Turn("How do I introduce Lean on a surgical ward?", "")]
+SHIFT = [Turn("What counts as a shift on a run chart?", "")]
+SUSTAIN = [Turn("Can the NHS Sustainability Model predict which projects last?", "")]
+EBCD = [Turn("How long does experience-based co-design take?", "")]
 GUIDE = [Turn("What does the CDC guide to infection prevention cover?", "")]
 
 
@@ -72,9 +77,17 @@ GUIDE = [Turn("What does the CDC guide to infection prevention cover?", "")]
         (
             "and what sort of model should I use for it?",
             FUNNEL,
-            "What sort of model should I use for a funnel plot of length of stay in R?",
+            "What sort of model should I use for a funnel plot of length of stay?",
         ),
+        ("is it worth it?", WARD, "Is the Productive Ward worth it?"),
+        ("so how often should we do them?", HUDDLE, "How often should we do safety huddles?"),
+        # the earlier question's circumstances do not become part of the topic
+        ("who invented it?", LEAN, "Who invented Lean?"),
+        ("how long does it take?", SHIFT, "How long does a shift on a run chart take?"),
+        ("what are the risks?", SUSTAIN, "What are the risks of the NHS Sustainability Model?"),
+        ("does it work for small teams?", EBCD, "Does experience-based co-design work for small teams?"),
         # an aspect on its own gets the topic after it
+        ("what do the critics say?", HUDDLE, "What do the critics say about a safety huddle?"),
         ("what are the pitfalls?", MFI, "What are the pitfalls of the Model for Improvement?"),
         ("What are the common pitfalls?", MFI, "What are the common pitfalls of the Model for Improvement?"),
         ("what's the catch?", MFI, "What's the catch with the Model for Improvement?"),
@@ -95,6 +108,10 @@ def test_followups_read_as_natural_standalone_questions(question, history, expec
     assert rewritten == expected
     assert not re.search(r"[()\[\]]", rewritten), f"no bracketed tails: {rewritten!r}"
     assert rewritten[0].isupper() and rewritten.endswith("?") and "??" not in rewritten, rewritten
+
+
+def test_a_request_reads_as_a_request():
+    assert rewrite_followup("tell me more", HUDDLE) == "Tell me more about a safety huddle."
 
 
 @pytest.mark.parametrize(
