@@ -55,7 +55,7 @@ def cli_index(tmp_path_factory, embedder) -> Path:
 @pytest.fixture()
 def loaded_model(monkeypatch, embedder):
     """Let the command reuse the session's model instead of loading its own (~5 s each)."""
-    monkeypatch.setattr("rag.index.embedding.SentenceTransformerEmbedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr("rag.index.embedding.make_embedder", lambda *args, **kwargs: embedder)
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:

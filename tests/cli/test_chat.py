@@ -44,7 +44,7 @@ def chat_index(tmp_path_factory, embedder) -> Path:
 @pytest.fixture()
 def loaded_model(monkeypatch, embedder):
     """Let the command reuse the session's model instead of loading its own."""
-    monkeypatch.setattr("rag.index.embedding.SentenceTransformerEmbedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr("rag.index.embedding.make_embedder", lambda *args, **kwargs: embedder)
 
 
 def _chat(monkeypatch, capsys, lines: str, *argv: str) -> tuple[int, str, str]:

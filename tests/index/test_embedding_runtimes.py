@@ -16,6 +16,7 @@ from rag.ingest.loaders import loader_for
 from tests.conftest import CORPUS
 
 INT8 = EmbeddingSettings(runtime="onnx-int8", threads=1)
+TORCH = EmbeddingSettings(runtime="torch")
 BRIEFS = ("run-charts.md", "psychological-safety.md", "kotter-eight-steps.md")
 
 
@@ -37,7 +38,8 @@ def passages() -> list[str]:
 
 def test_make_embedder_picks_the_runtime(onnx_embedder, embedder):
     assert isinstance(make_embedder(INT8), OnnxEmbedder)
-    assert isinstance(make_embedder(EmbeddingSettings(runtime="torch")), SentenceTransformerEmbedder)
+    assert isinstance(make_embedder(TORCH), SentenceTransformerEmbedder)
+    assert EmbeddingSettings().runtime == "onnx-int8", "the default runtime (benchmarks/README.md)"
 
 
 @pytest.mark.parametrize("runtime", ["onnx-int8", "torch"])
@@ -70,7 +72,7 @@ def test_both_runtimes_count_the_same_word_pieces(onnx_embedder, embedder, passa
 
 
 def test_runtimes_give_different_fingerprints():
-    torch_settings, int8_settings = Settings(), Settings(embedding=INT8)
+    torch_settings, int8_settings = Settings(embedding=TORCH), Settings(embedding=INT8)
     assert torch_settings.fingerprint() != int8_settings.fingerprint()
     assert int8_settings.fingerprint_details()["embedding"]["runtime"] == "onnx-int8"
     # torch's details are those of indexes built before the runtime setting existed.
@@ -88,7 +90,7 @@ def test_an_index_built_with_one_runtime_refuses_the_other(tmp_path):
     from rag.index.store import Index
 
     directory = tmp_path / "index"
-    Index.open(Settings().with_index_dir(directory), create=True).close()
+    Index.open(Settings(embedding=TORCH).with_index_dir(directory), create=True).close()
     with pytest.raises(FingerprintMismatchError, match="runtime"):
         Index.open(Settings(embedding=INT8).with_index_dir(directory))
 
