@@ -87,10 +87,14 @@ def test_app_markdown_shows_lead_then_a_list_per_source():
     markdown = view.answer_markdown(_answer())
     blocks = markdown.split("\n\n")
     assert len(blocks) == 3, markdown
-    assert blocks[0].startswith("A shift is six or more points above the median") and r"**\[1\]**" in blocks[0]
+    assert (
+        blocks[0].startswith("A shift is six or more points above the median") and r"**\[1\]**" in blocks[0]
+    )
     head, *items = blocks[1].split("\n")
     assert "From" in head and "Funnel plots" in head and head.startswith("**"), head
-    assert [i.startswith("- ") for i in items] == [True, True] and all(r"**\[2\]**" in i for i in items), items
+    assert [i.startswith("- ") for i in items] == [True, True] and all(r"**\[2\]**" in i for i in items), (
+        items
+    )
     assert not re.search(r"(?<!\\)[\[\]]", markdown.replace("**", "")), "markers stay escaped"
 
 
