@@ -23,6 +23,7 @@ from rag.errors import (
     InvalidQuestionError,
     LibraryChangedError,
     VectorStoreError,
+    VectorStoreUnavailableError,
 )
 from rag.index.embedding import Embedder
 from rag.index.locking import ReadWriteLock
@@ -107,6 +108,8 @@ class ChangeGuide:
             InvalidQuestionError: empty or too long a question, or a bad k / retriever.
             EmptyLibraryError: the index holds no documents.
             BackendUnavailableError: the backend is unknown, not installed or not configured.
+            VectorStoreUnavailableError: the Chroma server the settings name does not answer.
+            LibraryChangedError: other processes changed the library under the question twice running.
         """
         started = time.perf_counter()
         text = self._validate(question)
@@ -178,6 +181,8 @@ class ChangeGuide:
                     passages = cap_per_document(unique, k, self.settings.retrieval.per_doc_cap)
                     t2 = time.perf_counter()
                     return passages, ranked, self.index.fingerprint, t0, t1, t2
+            except VectorStoreUnavailableError:
+                raise  # the Chroma server is down: asking again will not help, its message says what will
             except (KeyError, VectorStoreError) as exc:
                 if attempt:
                     raise LibraryChangedError(

@@ -8,12 +8,14 @@ has just removed) never reach an answer.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rag.errors import VectorStoreError
 from rag.index.duplicates import DuplicateLink, SharedShare, shares
 from rag.index.keyword import KeywordIndex
 from rag.index.locking import ReadWriteLock
@@ -25,6 +27,7 @@ from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
 # Registry state key: the generation at which a writer last closed its embedded Chroma client,
 # which is when Chroma's on-disk vector index holds everything (see `refresh`).
 VECTORS_FLUSHED = "vectors_flushed"
+HELD_BACK_RETRY_S = 1.0  # how often a view missing another process's unflushed documents looks again
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class IndexReads:
     _reopen_vectors: Callable[[], VectorStore] | None
     _vectors_epoch: int | None
     _closed: bool
+    _held_back: bool = False  # the view leaves out documents whose vectors are not readable here yet
+    _held_back_at: float = 0.0
 
     def _fresh_keyword(self) -> KeywordIndex:
         raise NotImplementedError
@@ -88,9 +93,9 @@ class IndexReads:
     def refresh(self, wait: bool = False) -> bool:
         """Catch up with changes other processes committed; True if the view moved.
 
-        Cheap when nothing changed (one SQLite read). Otherwise the documents, the BM25 index and
-        (embedded Chroma, once its writer has flushed) the vector client are reloaded outside the
-        lock, then swapped in whole; questions meanwhile keep the previous view. If another thread
+        Cheap when nothing changed (one SQLite read). Otherwise the documents and the BM25 index are
+        reloaded outside the lock, then swapped in whole, so questions meanwhile keep the previous
+        view; an embedded Chroma client whose writer has flushed is reopened during the swap. If another thread
         is already refreshing, returns False at once unless `wait`.
         """
         if self._closed or not self._stale():
@@ -100,18 +105,18 @@ class IndexReads:
         try:
             if self._closed or not self._stale():
                 return False
-            view = self._read_view()
-            keyword = self._keyword_at(view.generation)
-            vectors, epoch = self._vectors, self._vectors_epoch
             flushed = self._registry.state(VECTORS_FLUSHED)
-            if self._reopen_vectors is not None and flushed != epoch:
-                vectors, epoch = self._reopen_vectors(), flushed
+            if self._reopen_vectors is not None and flushed != self._vectors_epoch:
+                with self._lock.write():
+                    # Close first: clients of one folder share Chroma's in-process system, which
+                    # reloads from disk only once the last of them has closed.
+                    self._vectors.close()
+                    self._vectors = self._reopen_vectors()
+                    self._vectors_epoch = flushed
+            view = self._visible(self._read_view())
+            keyword = self._keyword_at(view.generation)
             with self._lock.write():
-                old_vectors = self._vectors
                 self._view, self._keyword = view, keyword
-                self._vectors, self._vectors_epoch = vectors, epoch
-            if old_vectors is not vectors:
-                old_vectors.close()
             return True
         finally:
             self._refresh_lock.release()
@@ -122,9 +127,31 @@ class IndexReads:
             return True
         if self._keyword.generation < generation:
             return True
-        return (
-            self._reopen_vectors is not None and self._registry.state(VECTORS_FLUSHED) != self._vectors_epoch
-        )
+        if self._reopen_vectors is None:
+            return False
+        if self._registry.state(VECTORS_FLUSHED) != self._vectors_epoch:
+            return True
+        return self._held_back and time.monotonic() - self._held_back_at >= HELD_BACK_RETRY_S
+
+    def _visible(self, view: View) -> View:
+        """`view` without new documents whose vectors this process's Chroma client cannot read yet.
+
+        Only embedded Chroma: another process's writes reach this client when that process has
+        flushed them (see `refresh`); until then its new documents wait outside the view.
+        """
+        self._held_back = False
+        if self._reopen_vectors is None:
+            return view
+        hidden = []
+        for doc_id in view.records.keys() - self._view.records.keys():
+            try:
+                self._vectors.vectors(sorted(self._registry.chunk_ids(doc_id)))
+            except (KeyError, VectorStoreError):
+                hidden.append(doc_id)
+        if not hidden:
+            return view
+        self._held_back, self._held_back_at = True, time.monotonic()
+        return View(view.generation, {d: r for d, r in view.records.items() if d not in hidden})
 
     def _read_view(self) -> View:
         snapshot = self._registry.snapshot()

@@ -94,10 +94,13 @@ def test_a_running_engine_answers_throughout_a_cli_ingest_and_then_from_the_new_
         deadline = time.monotonic() + SEEN_WITHIN_S
         while True:
             answer = engine.ask(QUESTION)
-            if ADDED in _sources(answer):
+            dense = engine.ask(QUESTION, retriever="dense")  # its vectors too, not only BM25
+            found = {Path(p.chunk.meta["source"]).name for p in dense.retrieved}
+            if ADDED in _sources(answer) and ADDED in found:
                 break
             assert time.monotonic() < deadline, (
-                f"the new document is not answerable {SEEN_WITHIN_S} s after the ingest: {_sources(answer)}"
+                f"the new document is not answerable {SEEN_WITHIN_S} s after the ingest: "
+                f"cited {_sources(answer)}, dense search found {found}"
             )
             time.sleep(0.2)
         assert not answer.abstained and answer.retrieved[0].chunk.meta["source"].endswith(ADDED), answer.text

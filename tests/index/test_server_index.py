@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from rag.config import IndexSettings, Settings
 from rag.index.store import Index
 from rag.index.vector_store import ChromaVectorStore
@@ -35,3 +37,34 @@ def test_an_index_on_a_chroma_server_keeps_its_vectors_there(tmp_path, chroma_se
         store.close()
     with Index.open(settings, create=False) as again:
         assert again.verify() == [] and len(again.documents()) == len(library)
+
+
+@pytest.mark.slow
+def test_a_chroma_server_killed_mid_service_is_a_clear_error_and_a_restart_resumes(tmp_path, embedder):
+    import shutil
+    import signal
+
+    from rag.engine import ChangeGuide
+    from rag.errors import VectorStoreUnavailableError
+    from tests.conftest import CORPUS
+    from tests.index.chroma_server import start
+
+    server = start(tmp_path / "chroma-db")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(CORPUS / "run-charts.md", folder)
+    engine = ChangeGuide(_server_settings(tmp_path, server.url), embedder=embedder)
+    try:
+        assert engine.ingest([folder]).ok
+        question = "How many points make a shift on a run chart?"
+        assert engine.ask(question).citations
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(30)
+        with pytest.raises(VectorStoreUnavailableError, match="chroma run"):
+            engine.ask(question)
+        server = start(tmp_path / "chroma-db", server.port)
+        answer = engine.ask(question)
+        assert answer.citations and not answer.abstained, "the same engine answers again once Chroma is back"
+    finally:
+        engine.close()
+        server.stop()
