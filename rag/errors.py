@@ -65,6 +65,10 @@ class InvalidQuestionError(ChangeGuideError):
     """The question is empty or too long."""
 
 
+class HistoryFileError(InvalidQuestionError):
+    """A conversation file (`ask --history FILE`) is missing or not a list of earlier turns."""
+
+
 class EvaluationError(ChangeGuideError):
     """An evaluation run cannot be read or compared."""
 

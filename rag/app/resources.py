@@ -88,9 +88,9 @@ def visitor_or_stop(settings: Settings) -> roles.Visitor:
 
 @st.cache_resource(show_spinner=False)
 def _embedder(embedding_settings: str, _settings: Settings) -> Embedder:
-    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.embedding import make_embedder
 
-    return SentenceTransformerEmbedder(_settings.embedding)
+    return make_embedder(_settings.embedding)
 
 
 def engine_key(settings: Settings) -> str:

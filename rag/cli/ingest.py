@@ -72,7 +72,7 @@ def _open_index(settings: Settings, *, create: bool) -> Index:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.embedding import make_embedder
     from rag.ingest.pipeline import ingest_paths
 
     index = _open_index(settings, create=True)
@@ -95,7 +95,7 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.refresh()
 
     try:
-        embedder = _LazyEmbedder(lambda: SentenceTransformerEmbedder(settings.embedding))
+        embedder = _LazyEmbedder(lambda: make_embedder(settings.embedding))
         report = ingest_paths(args.paths, index, embedder, settings, progress=progress)
     finally:
         if bar is not None:
