@@ -161,7 +161,8 @@ class ChangeGuide:
         round once more on a fresh view, so no answer mixes two states of the library.
         """
         for attempt in range(2):
-            self.index.refresh(wait=attempt > 0)
+            if self.index.refresh(wait=attempt > 0):
+                self._forget_removed()
             try:
                 with self._lock.read(), self.index.reading():
                     if self._is_empty():
@@ -190,6 +191,12 @@ class ChangeGuide:
                         "being added or removed); ask again in a moment."
                     ) from exc
         raise AssertionError("unreachable")
+
+    def _forget_removed(self) -> None:
+        """After another process's change: drop per-document caches of documents no longer there."""
+        forget = getattr(self.reranker, "forget_others", None)
+        if forget is not None:
+            forget({r.doc_id for r in self.index.documents()})
 
     def _finish_citations(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
         """The answerer's citations with the pages and section of each excerpt itself (a chunk may start

@@ -12,7 +12,8 @@ from rag.app.uploads import delete_upload, save_uploads
 from rag.app.view import source_name
 from rag.errors import ChangeGuideError
 from rag.ingest.details import format_duration
-from rag.types import Filters, IngestStatus
+from rag.ingest.status import describe as ingest_status_text  # noqa: F401  # shown on the page (the CLI uses it too)
+from rag.types import Filters
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -193,24 +194,6 @@ def progress_text(event: IngestEvent, labels: Mapping[str, str]) -> str:
     if left is not None and done < event.total:
         parts.append(f"about {format_duration(left)} left")
     return " · ".join(parts)
-
-
-def ingest_status_text(status: IngestStatus) -> str | None:
-    """What every session is told about the library's ingest, or None when nothing runs or waits."""
-    if not status.running:
-        return f"{status.queued} upload(s) waiting to be added." if status.queued else None
-    parts = [f"Adding documents ({status.label})" if status.label else "Adding documents"]
-    if status.files_total:
-        parts.append(f"{status.files_done} of {status.files_total} files")
-    if status.current:
-        parts.append(f"now {status.current}")
-    if status.chunks_done:
-        parts.append(f"{status.chunks_done:,} passages, {status.rate:.1f}/s")
-    if status.seconds_left is not None and status.files_done < status.files_total:
-        parts.append(f"about {format_duration(status.seconds_left)} left")
-    if status.queued:
-        parts.append(f"{status.queued} more upload(s) queued behind it")
-    return " · ".join(parts) + ". Questions are answered meanwhile; new documents appear as each is added."
 
 
 def add_documents(

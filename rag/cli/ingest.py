@@ -61,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_index_argument(verify)
     verify.set_defaults(func=run_index_verify)
+    status = index_actions.add_parser(
+        "status", help="the ingest running on this library (from any process) and the batches queued"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    add_index_argument(status)
+    status.set_defaults(func=run_index_status)
 
 
 def _open_index(settings: Settings, *, create: bool) -> Index:
@@ -247,6 +253,20 @@ def run_index_verify(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_PARTIAL
     print(f"ok: {stats.documents} documents, {stats.chunks} chunks agree in the registry, Chroma and BM25")
+    return EXIT_OK
+
+
+def run_index_status(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.ingest.status import describe, read_status
+
+    status = read_status(Path(settings.index.dir).expanduser().resolve())
+    if args.json:
+        print(json.dumps(dataclasses.asdict(status), indent=2))
+    else:
+        print(
+            describe(status)
+            or f"No ingest is running{'; last: ' + status.outcome if status.outcome else ''}."
+        )
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from rag.index.filelock import FileLock
 from rag.index.manifest import INGEST_LOCK, INGEST_QUEUE, INGEST_STATUS, now, write_atomic
+from rag.ingest.details import format_duration
 from rag.types import IngestStatus
 
 if TYPE_CHECKING:
@@ -113,6 +114,24 @@ def read_status(directory: Path) -> IngestStatus:
     if status.running and not running:
         status = IngestStatus(**{**asdict(status), "running": False, "outcome": "stopped before it finished"})
     return IngestStatus(**{**asdict(status), "running": running, "queued": queued})
+
+
+def describe(status: IngestStatus) -> str | None:
+    """What every session is told about the library's ingest, or None when nothing runs or waits."""
+    if not status.running:
+        return f"{status.queued} upload(s) waiting to be added." if status.queued else None
+    parts = [f"Adding documents ({status.label})" if status.label else "Adding documents"]
+    if status.files_total:
+        parts.append(f"{status.files_done} of {status.files_total} files")
+    if status.current:
+        parts.append(f"now {status.current}")
+    if status.chunks_done:
+        parts.append(f"{status.chunks_done:,} passages, {status.rate:.1f}/s")
+    if status.seconds_left is not None and status.files_done < status.files_total:
+        parts.append(f"about {format_duration(status.seconds_left)} left")
+    if status.queued:
+        parts.append(f"{status.queued} more upload(s) queued behind it")
+    return " · ".join(parts) + ". Questions are answered meanwhile; new documents appear as each is added."
 
 
 def _queued(queue: Path) -> int:
