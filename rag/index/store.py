@@ -102,6 +102,7 @@ class Index(IndexReads):
         try:
             with index._writer.hold():
                 index._recover()
+                index._finder()  # signs and links an index built before near-duplicates were tracked
                 index._view = index._read_view()
                 index._keyword = KeywordIndex.load(directory / BM25)
                 index._saved_generation = None if index._keyword is None else index._keyword.generation
