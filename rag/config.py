@@ -27,6 +27,17 @@ class _Section(BaseModel):
 
 class IndexSettings(_Section):
     dir: Path = Field(Path("data/index"), description="Folder holding the index (Chroma, BM25, registry).")
+    chroma_url: str | None = Field(
+        None,
+        description="Address of a Chroma server (`chroma run --path DIR --host 127.0.0.1 --port N`), e.g. "
+        "http://127.0.0.1:8000, for several processes sharing one library; unset: Chroma runs inside the "
+        "process on the index folder's chroma/ (the laptop default).",
+    )
+    chroma_collection: str = Field(
+        "chunks",
+        description="Name of the library's Chroma collection; libraries sharing one Chroma server each "
+        "need their own.",
+    )
 
 
 class EmbeddingSettings(_Section):
@@ -272,7 +283,7 @@ class Settings(BaseSettings):
 
     def with_index_dir(self, path: Path | str) -> Settings:
         """A copy of these settings pointing at another index folder."""
-        return self.model_copy(update={"index": IndexSettings(dir=Path(path))})
+        return self.model_copy(update={"index": self.index.model_copy(update={"dir": Path(path)})})
 
     def fingerprint_details(self) -> dict:
         """The settings that shape the index, for manifests and reports."""

@@ -37,6 +37,10 @@ class IndexCorruptError(IndexError_):
     """The index on disk cannot be opened or is inconsistent beyond automatic repair."""
 
 
+class VectorStoreUnavailableError(IndexError_):
+    """The Chroma server the settings name cannot be reached."""
+
+
 class IndexNotFoundError(IndexError_):
     """There is no index in the folder, and the command does not create one."""
 

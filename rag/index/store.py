@@ -79,7 +79,9 @@ class Index:
         except sqlite3.DatabaseError as exc:
             raise _corrupt(directory, exc) from exc
         try:
-            vectors = ChromaVectorStore(directory / CHROMA)
+            vectors = ChromaVectorStore(
+                directory / CHROMA, settings.index.chroma_collection, url=settings.index.chroma_url
+            )
         except BaseException:
             registry.close()
             raise

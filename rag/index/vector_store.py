@@ -1,4 +1,9 @@
-"""Chunk vectors: the `VectorStore` interface and its persistent Chroma implementation.
+"""Chunk vectors: the `VectorStore` interface and its Chroma implementation.
+
+Chroma runs embedded (a `PersistentClient` on the index folder, the laptop default) or as a
+server (`chroma run --path DIR --host 127.0.0.1 --port N`) reached with an `HttpClient`, which
+is what several processes sharing one library need: an embedded client keeps its own copy of
+the vector index in memory and does not see another process's writes.
 
 Every stored vector carries its document id, so a document's vectors can be found and
 deleted without the registry (which is what crash recovery needs).
@@ -9,9 +14,12 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import numpy as np
+
+from rag.errors import VectorStoreUnavailableError
 
 COLLECTION = "chunks"
 
@@ -57,18 +65,51 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
-class ChromaVectorStore:
-    """One persistent Chroma collection in cosine space, fed our own embeddings."""
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:limit]
 
-    def __init__(self, path: Path, collection: str = COLLECTION) -> None:
-        # Chroma reads this before its settings object; both keep telemetry off.
-        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
 
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+def _client(path: Path | None, url: str | None) -> Any:
+    """An embedded client on `path`, or an HTTP client of the Chroma server at `url`."""
+    # Chroma reads this before its settings object; both keep telemetry off.
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if url is None:
+        if path is None:
+            raise ValueError("a Chroma store needs a folder (embedded) or a server URL")
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not a Chroma server URL such as http://127.0.0.1:8000")
+    ssl = parts.scheme == "https"
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or (443 if ssl else 8000), ssl=ssl, settings=settings
         )
+    except Exception as exc:  # httpx's connection errors, or Chroma's own on a bad reply
+        raise VectorStoreUnavailableError(
+            f"The Chroma server at {url} cannot be reached ({_one_line(exc)}). Start it with "
+            "`chroma run --path DIR --host 127.0.0.1 --port N`, or unset CHANGEGUIDE_INDEX__CHROMA_URL "
+            "to run Chroma inside this process."
+        ) from exc
+
+
+class ChromaVectorStore:
+    """One Chroma collection in cosine space, fed our own embeddings (embedded, or on a server).
+
+    Args:
+        path: the folder of the embedded database (ignored when `url` is given).
+        collection: the collection's name; on a shared server, one per library.
+        url: the Chroma server, e.g. http://127.0.0.1:8000; None runs Chroma in this process.
+    """
+
+    def __init__(self, path: Path | None, collection: str = COLLECTION, url: str | None = None) -> None:
+        self.url = url
+        self._client = _client(path, url)
         self._collection = self._client.get_or_create_collection(
             collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
