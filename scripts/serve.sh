@@ -18,11 +18,14 @@ REPO=$PWD
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 
 START_TIMEOUT=${SERVE_START_TIMEOUT:-120}  # seconds for one part to answer its health check
-RESTART_DELAY=2                            # seconds between a part dying and its restart
+RESTART_DELAY=${SERVE_RESTART_DELAY:-2}    # seconds between a part dying and its restart
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 settings=$(.venv/bin/python -m rag.app.launch --serve)
 eval "$settings"
+# The cores shared out between the app processes: torch's default of a thread per core in every
+# process makes them spin against each other (5-10x slower answers under load, benchmarks/README.md).
+THREADS=${SERVE_THREADS:-$(( $(nproc) / PROCESSES > 0 ? $(nproc) / PROCESSES : 1 ))}
 LOGS=$RUN_DIR/logs
 PIDS=$RUN_DIR/pids
 mkdir -p "$LOGS" "$PIDS"
@@ -121,6 +124,7 @@ launch() {  # launch PART: start it in its own session, its output appended to i
       fi
       STREAMLIT_SERVER_COOKIE_SECRET=$(cat "$(secret_file)") \
       CHANGEGUIDE_INDEX__CHROMA_URL=$(chroma_url) \
+      OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS \
         setsid .venv/bin/python -m streamlit run app.py \
         --server.address 127.0.0.1 \
         --server.port "$(app_port "${part#app-}")" \

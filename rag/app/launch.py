@@ -60,7 +60,7 @@ def serve_assignments(settings: Settings) -> dict[str, str]:
         "CHROMA_PORT": str(serve.chroma_port),
         "CHROMA_DIR": str(chroma_dir.resolve()),
         # Set by hand: an external Chroma server, so serve.sh starts none of its own.
-        "CHROMA_URL": getattr(settings.index, "chroma_url", None) or "",
+        "CHROMA_URL": settings.index.chroma_url or "",
     }
 
 
