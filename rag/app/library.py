@@ -12,7 +12,7 @@ from rag.app.uploads import delete_upload, save_uploads
 from rag.app.view import source_name
 from rag.errors import ChangeGuideError
 from rag.ingest.details import format_duration
-from rag.types import Filters
+from rag.types import Filters, IngestStatus
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -195,6 +195,24 @@ def progress_text(event: IngestEvent, labels: Mapping[str, str]) -> str:
     return " · ".join(parts)
 
 
+def ingest_status_text(status: IngestStatus) -> str | None:
+    """What every session is told about the library's ingest, or None when nothing runs or waits."""
+    if not status.running:
+        return f"{status.queued} upload(s) waiting to be added." if status.queued else None
+    parts = [f"Adding documents ({status.label})" if status.label else "Adding documents"]
+    if status.files_total:
+        parts.append(f"{status.files_done} of {status.files_total} files")
+    if status.current:
+        parts.append(f"now {status.current}")
+    if status.chunks_done:
+        parts.append(f"{status.chunks_done:,} passages, {status.rate:.1f}/s")
+    if status.seconds_left is not None and status.files_done < status.files_total:
+        parts.append(f"about {format_duration(status.seconds_left)} left")
+    if status.queued:
+        parts.append(f"{status.queued} more upload(s) queued behind it")
+    return " · ".join(parts) + ". Questions are answered meanwhile; new documents appear as each is added."
+
+
 def add_documents(
     engine: ChangeGuide,
     files: Sequence[tuple[str, bytes]],
@@ -210,7 +228,8 @@ def add_documents(
     """
     require_librarian(visitor, "add documents")
     saved = save_uploads(files, settings)
-    report = engine.ingest(saved.paths, progress=progress) if saved.paths else None
+    label = f"upload ({len(saved.paths)} file{'s' if len(saved.paths) != 1 else ''})"
+    report = engine.ingest(saved.paths, progress=progress, label=label) if saved.paths else None
     return ingest_summary(report, saved.rejected)
 
 

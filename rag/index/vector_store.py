@@ -11,15 +11,16 @@ deleted without the registry (which is what crash recovery needs).
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from rag.errors import VectorStoreUnavailableError
+from rag.errors import VectorStoreError, VectorStoreUnavailableError
 
 COLLECTION = "chunks"
 
@@ -53,11 +54,42 @@ class VectorStore(Protocol):
         """Up to `n` nearest ids with cosine similarity, best first, optionally within some documents."""
         ...
 
+    def search_documents(
+        self, vector: np.ndarray, n: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, str, float]]:
+        """Like `search`, with each hit's document id: (chunk id, document id, cosine similarity)."""
+        ...
+
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Rows for `ids` in the same order; KeyError names any id not stored."""
         ...
 
     def close(self) -> None: ...
+
+
+T = TypeVar("T")
+
+
+def _reading(method: Callable[..., T]) -> Callable[..., T]:
+    """Chroma's own failures on a read become `VectorStoreError`, which the engine retries once on a
+    fresh view; a server that went away becomes `VectorStoreUnavailableError` with the fix in it."""
+
+    @functools.wraps(method)
+    def read(self: ChromaVectorStore, *args: Any, **kwargs: Any) -> T:
+        import chromadb.errors
+        import httpx
+
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError as exc:
+            raise VectorStoreUnavailableError(
+                f"The Chroma server at {self.url} stopped answering ({_one_line(exc)}); restart it "
+                "(`chroma run --path DIR --host 127.0.0.1 --port N`) and ask again."
+            ) from exc
+        except chromadb.errors.ChromaError as exc:
+            raise VectorStoreError(f"Chroma could not answer: {_one_line(exc)}") from exc
+
+    return read
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -138,18 +170,27 @@ class ChromaVectorStore:
         for begin in range(0, len(ids), self._max_batch):
             self._collection.delete(ids=ids[begin : begin + self._max_batch])
 
+    @_reading
     def ids_of(self, doc_id: str) -> set[str]:
         return set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
 
+    @_reading
     def all_ids(self) -> set[str]:
         return set(self._collection.get(include=[])["ids"])
 
+    @_reading
     def count(self) -> int:
         return self._collection.count()
 
     def search(
         self, vector: np.ndarray, n: int, doc_ids: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
+        return [(cid, score) for cid, _, score in self.search_documents(vector, n, doc_ids)]
+
+    @_reading
+    def search_documents(
+        self, vector: np.ndarray, n: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, str, float]]:
         if n <= 0 or (doc_ids is not None and not doc_ids):
             return []
         # Chroma refuses n_results beyond what it holds.
@@ -159,12 +200,16 @@ class ChromaVectorStore:
         where = None if doc_ids is None else {"doc_id": {"$in": list(doc_ids)}}
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         result = self._collection.query(
-            query_embeddings=query, n_results=n, where=where, include=["distances"]
+            query_embeddings=query, n_results=n, where=where, include=["distances", "metadatas"]
         )
-        ids, distances = result["ids"][0], result["distances"][0]
+        ids, distances, metas = result["ids"][0], result["distances"][0], result["metadatas"][0]
         # Chroma's cosine distance is 1 - cosine similarity.
-        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+        return [
+            (cid, str((meta or {}).get("doc_id", "")), 1.0 - float(d))
+            for cid, d, meta in zip(ids, distances, metas, strict=True)
+        ]
 
+    @_reading
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)

@@ -79,6 +79,11 @@ class VectorStoreContract:
         assert filled.search(vectors["a1"], 5, set()) == [], "an empty filter allows nothing"
         assert len(filled.search(vectors["a1"], 50)) == 5, "n beyond the store's size returns everything"
 
+    def test_hits_carry_their_document(self, filled, vectors):
+        hits = filled.search_documents(vectors["b1"], 5)
+        assert len(hits) == 5 and all(doc == TEXTS[cid][0] for cid, doc, _ in hits), hits
+        assert [(cid, score) for cid, _, score in hits] == filled.search(vectors["b1"], 5)
+
     def test_vectors_come_back_in_the_order_asked(self, filled, vectors):
         got = filled.vectors(["c1", "a1", "b2"])
         assert np.allclose(got, np.stack([vectors["c1"], vectors["a1"], vectors["b2"]]), atol=1e-5)
