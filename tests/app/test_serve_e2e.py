@@ -156,6 +156,14 @@ def _messages(driver) -> list:
     return driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")
 
 
+def _content(message) -> str:
+    """A chat message's text without its avatar's icon name."""
+    from selenium.webdriver.common.by import By
+
+    found = message.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessageContent']")
+    return found[0].text if found else message.text
+
+
 def _exception(driver) -> str | None:
     """A traceback the page shows (Streamlit's exception box, or its text)."""
     from selenium.webdriver.common.by import By
@@ -222,7 +230,7 @@ def ask_in(
         assert allow_error, f"the page shows an error for {question!r}: {alert}"
         return seconds, question, alert
     messages = _messages(driver)
-    return seconds, messages[-2].text, messages[-1].text
+    return seconds, _content(messages[-2]), _content(messages[-1])
 
 
 def cited_excerpts(driver) -> list[str]:
@@ -261,10 +269,11 @@ def upload(driver, url: str, files: list[Path]) -> None:
     picker = "[data-testid='stFileUploaderDropzoneInput']"
     WebDriverWait(driver, ANSWER_TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, picker))
     driver.find_element(By.CSS_SELECTOR, picker).send_keys("\n".join(str(f) for f in files))
-    WebDriverWait(driver, 60).until(
+    # Each file shows as a chip, with a spinner until its upload is through.
+    WebDriverWait(driver, 300).until(
         lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stFileUploaderFile']")) >= len(files)
-            or "Showing page" in d.find_element(By.TAG_NAME, "body").text
+            len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stFileChip']")) >= len(files)
+            and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stFileChipIconSpinner']")
         )
     )
 
@@ -348,7 +357,7 @@ def test_eight_readers_ask_while_a_librarian_uploads_twenty_documents(stack, dri
     for i, driver in enumerate(readers):
         # The person's messages are those without the answer's download button.
         bubbles = [
-            squash(m.text)
+            squash(_content(m))
             for m in _messages(driver)
             if not m.find_elements(By.CSS_SELECTOR, "[data-testid='stDownloadButton']")
         ]
@@ -395,24 +404,20 @@ def test_eight_readers_ask_while_a_librarian_uploads_twenty_documents(stack, dri
 # -- 2. kill -9 of each part mid-batch --------------------------------------------------------------
 
 
-def _settings(stack: Stack):
-    from rag.config import Settings
-
-    settings = Settings().with_index_dir(stack.index_dir)
-    return settings.model_copy(
-        update={"index": settings.index.model_copy(update={"chroma_url": stack.chroma_url})}
-    )
-
-
 def verify_clean(stack: Stack) -> None:
-    from rag.index.store import Index
-
-    index = Index.open(_settings(stack), create=False)
-    try:
-        problems = index.verify()
-    finally:
-        index.close()
-    assert problems == [], f"the index disagrees with itself: {problems}"
+    """`changeguide index verify` against the stack's library: registry, Chroma and BM25 agree."""
+    env = stack.env | {"CHANGEGUIDE_INDEX__CHROMA_URL": stack.chroma_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "index", "verify", "--index", str(stack.index_dir)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("ok:"), (
+        f"the index disagrees with itself:\n{done.stdout}{done.stderr[-2000:]}"
+    )
 
 
 def start_ingest(stack: Stack, folder: Path, log: Path) -> subprocess.Popen:
