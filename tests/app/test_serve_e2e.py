@@ -252,7 +252,10 @@ def sources_in(index_dir: Path) -> set[str]:
 
 
 def assert_verbatim(excerpts: list[str], texts: dict[str, str], where: str) -> None:
-    corpus = [squash(t) for t in texts.values()]
+    """Every excerpt is document text: stored, or as shown (Markdown syntax removed, rag.answer.display)."""
+    from rag.answer.display import clean
+
+    corpus = [squash(t) for t in texts.values()] + [squash(clean(t)) for t in texts.values()]
     for excerpt in excerpts:
         piece = squash(excerpt)
         assert piece and any(piece in text for text in corpus), (
