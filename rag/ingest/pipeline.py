@@ -2,7 +2,7 @@
 
 Every file succeeds or fails on its own: a failure is recorded with a one-line reason and the
 batch goes on, and the index changes only for files that got all the way through. Parsing the
-next files runs in a worker thread while the current one embeds (torch releases the GIL), so
+next files runs in a worker thread while the current one embeds (onnxruntime and torch release the GIL), so
 everything besides embedding stays off the critical path.
 """
 
