@@ -27,10 +27,14 @@ def shared_docs() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real bundled all-MiniLM-L6-v2, loaded once per test session."""
-    from rag.index.embedding import SentenceTransformerEmbedder
+    """The real bundled all-MiniLM-L6-v2 in the default runtime (settings), loaded once per test session.
 
-    return SentenceTransformerEmbedder()
+    Tests build indexes with `Settings()`, whose fingerprint names the default runtime, so the
+    vectors must come from that runtime too.
+    """
+    from rag.index.embedding import make_embedder
+
+    return make_embedder()
 
 
 @pytest.fixture()
