@@ -68,9 +68,7 @@ class ChangeGuide:
         self.embedder = CachedEmbedder(embedder)
         self.index = Index.open(settings)
         self.retriever = HybridRetriever(self.index, self.embedder, settings.retrieval.mode)
-        self.reranker: Reranker = (
-            FeatureReranker(self.index, self.embedder) if settings.retrieval.rerank else FusionOrder()
-        )
+        self.reranker: Reranker = _make_reranker(settings, self.index, self.embedder)
         self.condenser: Condenser = _default_condenser
         self._generators: dict[str, Generator] = {}
         self._generators_lock = threading.Lock()
@@ -123,15 +121,7 @@ class ChangeGuide:
                     "(or the app's upload), then ask again."
                 )
             t0 = time.perf_counter()
-            mode: Mode | None = retriever  # type: ignore[assignment]  # checked against MODES above
-            candidates = self.retriever.search(
-                standalone, self.settings.retrieval.candidates, filters, mode=mode
-            )
-            t1 = time.perf_counter()
-            ranked = self.reranker.rerank(standalone, candidates, len(candidates))
-            # A passage repeated in another document (yearly reports) is handed over once.
-            unique, _ = collapse_duplicates(ranked, self.index.duplicate_links([r.chunk.id for r in ranked]))
-            passages = cap_per_document(unique, k, self.settings.retrieval.per_doc_cap)
+            ranked, passages, t1 = self._passages(standalone, filters, k, retriever)
             t2 = time.perf_counter()
             fingerprint = self.index.fingerprint
         # The answer reads only the passages in hand, so a slow LLM server never holds up an ingest.
@@ -159,7 +149,34 @@ class ChangeGuide:
             },
             index_fingerprint=fingerprint,
             notice=draft.notice,
+            reranker_fingerprint=self.reranker_fingerprint,
         )
+
+    def _passages(
+        self, standalone: str, filters: Filters | None, k: int, retriever: str | None
+    ) -> tuple[list[ScoredChunk], list[ScoredChunk], float]:
+        """Every reranked candidate, the k passages for the answerer, and when the first stage ended.
+        The caller holds the read lock."""
+        mode: Mode | None = retriever  # type: ignore[assignment]  # checked against MODES by the caller
+        candidates = self.retriever.search(standalone, self.settings.retrieval.candidates, filters, mode=mode)
+        t1 = time.perf_counter()
+        ranked = self.reranker.rerank(standalone, candidates, len(candidates))
+        # A passage repeated in another document (yearly reports) is handed over once.
+        unique, _ = collapse_duplicates(ranked, self.index.duplicate_links([r.chunk.id for r in ranked]))
+        return ranked, cap_per_document(unique, k, self.settings.retrieval.per_doc_cap), t1
+
+    def passages(self, question: str, *, history: Sequence[Turn] = ()) -> tuple[str, list[ScoredChunk]]:
+        """The standalone question and the passages `ask` would hand the answerer (for training and
+        diagnostics: training/fit_abstention.py reads the abstention features from them)."""
+        text = self._validate(question)
+        standalone = self.condenser(text, history) if history else text
+        with self._lock.read():
+            return standalone, self._passages(standalone, None, self.settings.retrieval.k, None)[1]
+
+    @property
+    def reranker_fingerprint(self) -> str:
+        """The neural reranker's fingerprint (its weights' SHA-256, 12 hex digits); "" when it is off."""
+        return str(getattr(self.reranker, "fingerprint", ""))
 
     def _finish_citations(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
         """The answerer's citations with the pages and section of each excerpt itself (a chunk may start
@@ -301,6 +318,21 @@ class ChangeGuide:
         """Release the index (the engine cannot be used afterwards)."""
         with self._lock.write():
             self.index.close()
+
+
+def _make_reranker(settings: Settings, index, embedder: CachedEmbedder) -> Reranker:
+    """The second stage the settings ask for: features, then (by default) the cross-encoder.
+
+    Raises:
+        RerankerModelError: the neural stage is on and its shipped weights are missing or damaged.
+    """
+    retrieval = settings.retrieval
+    first: Reranker = FeatureReranker(index, embedder) if retrieval.rerank else FusionOrder()
+    if not retrieval.neural:
+        return first
+    from rag.retrieve.cross_encoder import NeuralReranker, shared_scorer
+
+    return NeuralReranker(first, shared_scorer(threads=retrieval.neural_threads), retrieval.neural_passages)
 
 
 def _nearest_documents(ranked: Sequence[ScoredChunk]) -> tuple[DocumentRef, ...]:
