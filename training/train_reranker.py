@@ -260,6 +260,24 @@ def measure(folder: Path, valid: list[Pair], ranking: list[dict], threads: int) 
     return figures
 
 
+def blend_table(folder: Path, ranking: list[dict], threads: int, weights=(0.0, 0.5, 1.0, 2.0, 4.0)) -> dict:
+    """Gold document in the top 5 when the order is logit + w * logit(first-stage probability)."""
+    from rag.retrieve.cross_encoder import CrossEncoderScorer
+
+    scorer = CrossEncoderScorer(folder, threads)
+    items = [item for item in ranking if any(item["gold"])]
+    logits = [scorer.score(item["question"], item["windows"]) for item in items]
+    table = {}
+    for w in weights:
+        hits = 0
+        for item, z in zip(items, logits, strict=True):
+            p = np.clip(np.array(item["first_scores"]), 1e-6, 1 - 1e-6)
+            blended = z + w * np.log(p / (1 - p))
+            hits += any(item["gold"][i] for i in np.argsort(-blended, kind="stable")[:PASSAGES])
+        table[str(w)] = round(hits / max(1, len(items)), 4)
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, required=True, help="index of corpus/ and ../shared/docs")

@@ -214,9 +214,11 @@ class NeuralReranker:
         return self.scorer.fingerprint
 
     def warm(self) -> None:
+        """Warm the first stage's caches and run the model once (its first run allocates)."""
         warm = getattr(self.first, "warm", None)
         if warm is not None:
             warm()
+        self.scorer.score("warm up", ["the model's first run is slower"])
 
     def rerank(self, query: str, candidates: Sequence[ScoredChunk], k: int) -> list[ScoredChunk]:
         ordered = self.first.rerank(query, candidates, len(candidates))
