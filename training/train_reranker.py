@@ -49,6 +49,7 @@ from rag.retrieve.cross_encoder import file_sha256, read_window  # noqa: E402
 TOKENIZER_FILES = ("tokenizer.json",)
 VALID_DEPTH = 12  # candidates the validation reorders (the engine's neural_passages is at most this)
 PASSAGES = 5  # passages handed to the answerer
+BLEND_WEIGHTS = (0.5, 1.0, 2.0)  # order by logit + w * logit(first-stage probability), measured beside
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -232,12 +233,19 @@ def measure(folder: Path, valid: list[Pair], ranking: list[dict], threads: int) 
             scores.append(scorer.score(question, [p.text for p in mine_]))
         figures[f"auc_{source}"] = round(auc(np.array(labels), np.concatenate(scores)), 4)
     by_style: dict[str, list[int]] = {}
+    blends: dict[float, int] = {}
     pooled: list[tuple[int, float, float]] = []  # (gold document, cross-encoder logit, first-stage score)
     for item in ranking:
         flags = item["gold"]
         if not any(flags):
             continue
         logits = scorer.score(item["question"], item["windows"])
+        first = np.clip(np.array(item["first_scores"]), 1e-6, 1 - 1e-6)
+        for w in BLEND_WEIGHTS:
+            blended = logits + w * np.log(first / (1 - first))
+            blends[w] = blends.get(w, 0) + any(
+                flags[i] for i in np.argsort(-blended, kind="stable")[:PASSAGES]
+            )
         pooled += [
             (int(f), float(z), float(s)) for f, z, s in zip(flags, logits, item["first_scores"], strict=True)
         ]
@@ -250,32 +258,17 @@ def measure(folder: Path, valid: list[Pair], ranking: list[dict], threads: int) 
     figures["auc_valid_candidates_neural"] = round(auc(labels, np.array([p[1] for p in pooled])), 4)
     figures["auc_valid_candidates_first_stage"] = round(auc(labels, np.array([p[2] for p in pooled])), 4)
     n = sum(v[0] for v in by_style.values())
-    figures["questions_with_gold_in_top16"] = n
+    figures["questions_with_gold_in_first_stage_top12"] = n
     figures["gold_in_top5_first_stage"] = round(sum(v[1] for v in by_style.values()) / max(1, n), 4)
     figures["gold_in_top5_neural"] = round(sum(v[2] for v in by_style.values()) / max(1, n), 4)
+    figures["gold_in_top5_blend_first_stage_weight"] = {
+        str(w): round(h / max(1, n), 4) for w, h in blends.items()
+    }
     figures["gold_in_top5_by_style"] = {
         s: {"n": v[0], "first_stage": v[1], "neural": v[2]} for s, v in sorted(by_style.items())
     }
     figures["seconds"] = round(time.time() - started, 1)
     return figures
-
-
-def blend_table(folder: Path, ranking: list[dict], threads: int, weights=(0.0, 0.5, 1.0, 2.0, 4.0)) -> dict:
-    """Gold document in the top 5 when the order is logit + w * logit(first-stage probability)."""
-    from rag.retrieve.cross_encoder import CrossEncoderScorer
-
-    scorer = CrossEncoderScorer(folder, threads)
-    items = [item for item in ranking if any(item["gold"])]
-    logits = [scorer.score(item["question"], item["windows"]) for item in items]
-    table = {}
-    for w in weights:
-        hits = 0
-        for item, z in zip(items, logits, strict=True):
-            p = np.clip(np.array(item["first_scores"]), 1e-6, 1 - 1e-6)
-            blended = z + w * np.log(p / (1 - p))
-            hits += any(item["gold"][i] for i in np.argsort(-blended, kind="stable")[:PASSAGES])
-        table[str(w)] = round(hits / max(1, len(items)), 4)
-    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--reuse-mined", action="store_true", help="reuse the pairs mined into --work before")
     parser.add_argument("--max-questions", type=int, default=0, help="seeded sample of each training set")
+    parser.add_argument(
+        "--measure-questions", type=int, default=0, help="seeded sample of validation questions"
+    )
     parser.add_argument("--max-pairs", type=int, default=0, help="train on a seeded sample of this many")
     parser.add_argument("--train-layers", type=int, default=3, help="top transformer layers that learn")
     parser.add_argument("--pubmed-valid", type=int, default=60, help="held-out PubMedQA records measured")
@@ -331,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     model, tokenizer, trained = train_model(train, args)
     fp32, int8 = export(model, tokenizer, args.work / "export", args.max_length)
+    if args.measure_questions and len(ranking) > args.measure_questions:
+        ranking = random.Random(args.seed).sample(ranking, args.measure_questions)  # fp32 is slow to score
     figures = {
         "fp32": measure(fp32, valid, ranking, args.threads),
         "int8": measure(int8, valid, ranking, args.threads),

@@ -41,6 +41,10 @@ MANIFEST = "manifest.json"
 WINDOW_WORDS = 64
 WINDOW_STEP = 32
 RETRAIN = "python training/train_reranker.py (see training/README.md)"
+# The passages the model reads are ordered by logit + FIRST_STAGE_WEIGHT x logit(feature-model
+# probability). Chosen on managers-dev with the blend table train_reranker.py measures
+# (manifest.json, figures.int8.gold_in_top5_blend_first_stage_weight).
+FIRST_STAGE_WEIGHT = 0.0
 
 
 def passage_header(chunk: Chunk) -> str:
@@ -196,16 +200,29 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
 
 
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 class NeuralReranker:
     """First the feature reranker orders every candidate; then the cross-encoder reads the best
     `passages` of them and orders those by its logit. The rest follow in the feature order, below.
 
     Each of the top passages keeps the feature model's probability in `rerank_score` and gets the
-    cross-encoder's logit in `neural_score`; `score` becomes sigmoid(logit).
+    cross-encoder's logit in `neural_score`; `score` becomes sigmoid(logit + FIRST_STAGE_WEIGHT x
+    logit(first-stage score)).
     """
 
-    def __init__(self, first: Reranker, scorer: CrossEncoderScorer, passages: int) -> None:
+    def __init__(
+        self,
+        first: Reranker,
+        scorer: CrossEncoderScorer,
+        passages: int,
+        first_weight: float = FIRST_STAGE_WEIGHT,
+    ) -> None:
         self.first = first
+        self.first_weight = first_weight
         self.scorer = scorer
         self.passages = passages
 
@@ -227,7 +244,7 @@ class NeuralReranker:
         head, tail = ordered[: self.passages], ordered[self.passages :]
         logits = self.scorer.score_chunks(query, [c.chunk for c in head])
         scored = [
-            replace(c, score=_sigmoid(float(z)), neural_score=float(z))
+            replace(c, score=_sigmoid(float(z) + self.first_weight * _logit(c.score)), neural_score=float(z))
             for c, z in zip(head, logits, strict=True)
         ]
         scored.sort(key=lambda c: -c.score)
