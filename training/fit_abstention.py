@@ -35,25 +35,22 @@ from rag.answer.abstain import ABSTAIN_MODEL_FILE, ABSTAIN_MODEL_NAME, FEATURES,
 from rag.models.linear import fit_logistic  # noqa: E402
 
 
-def collect(index: Path, questions: Path) -> list[dict]:
-    """One row per question: id, style, label and features."""
-    from mining import read_questions
-
+def _collect_part(index: Path, rows: list[dict]) -> tuple[list[dict], str]:
     from rag.config import Settings
     from rag.engine import ChangeGuide
     from rag.types import Turn
 
     engine = ChangeGuide(Settings().with_index_dir(index))
     generator = engine.generator("extractive")
-    rows = []
-    for q in read_questions(questions):
+    out = []
+    for q in rows:
         history = [Turn(h.get("question", ""), h.get("answer", "")) for h in q.get("history") or []]
         standalone, passages = engine.passages(q["question"], history=history)
         evidence = generator.assess(standalone, passages)
         features = abstention_features(evidence, passages) if evidence is not None else None
         if features is None:
             continue
-        rows.append(
+        out.append(
             {
                 "id": q["id"],
                 "style": q.get("style", ""),
@@ -63,7 +60,24 @@ def collect(index: Path, questions: Path) -> list[dict]:
         )
     fingerprint = engine.reranker_fingerprint
     engine.close()
-    return rows, fingerprint
+    return out, fingerprint
+
+
+def collect(index: Path, questions: Path, workers: int = 1) -> tuple[list[dict], str]:
+    """One row per question (id, style, label, features), asked by `workers` processes; the rows keep
+    the question set's order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mining import read_questions
+
+    rows = read_questions(questions)
+    if workers <= 1:
+        return _collect_part(index, rows)
+    parts = [rows[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        results = list(pool.map(_collect_part, [index] * workers, parts))
+    by_id = {r["id"]: r for part, _ in results for r in part}
+    return [by_id[q["id"]] for q in rows if q["id"] in by_id], results[0][1]
 
 
 def folds_of(n: int, k: int, seed: int) -> np.ndarray:
@@ -108,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--max-false-abstention", type=float, default=0.03)
     parser.add_argument("--out", type=Path, default=ABSTAIN_MODEL_FILE)
+    parser.add_argument("--workers", type=int, default=1, help="processes asking the questions")
     parser.add_argument("--cache", type=Path, default=None, help="reuse/keep the collected features here")
     args = parser.parse_args(argv)
     command = "python training/fit_abstention.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -116,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         cached = json.loads(args.cache.read_text(encoding="utf-8"))
         rows, fingerprint = cached["rows"], cached["reranker_fingerprint"]
     else:
-        rows, fingerprint = collect(args.index, args.questions)
+        rows, fingerprint = collect(args.index, args.questions, args.workers)
         if args.cache is not None:
             args.cache.write_text(
                 json.dumps({"rows": rows, "reranker_fingerprint": fingerprint}), encoding="utf-8"

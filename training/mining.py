@@ -6,7 +6,7 @@ document's chunks that contain one of the question's gold phrases; hard negative
 the top candidates from documents that are not gold. Windows of a gold document without a gold
 phrase are left out (they may answer too). Every top candidate of an out-of-scope question is a
 negative. PubMedQA records give positives from their own abstract and negatives from the
-abstracts closest to the question in embedding space.
+abstracts sharing most of the question's terms.
 """
 
 from __future__ import annotations
@@ -126,30 +126,25 @@ def pubmed_split(records: Sequence) -> tuple[list, list]:
     return ordered[0::2], ordered[1::2]
 
 
-def mine_pubmed(records: Sequence, pool: Sequence, embedder, rng: random.Random) -> list[Pair]:
-    """Pairs for PubMedQA `records`; negatives come from the nearest other abstracts of `pool`."""
-    import numpy as np
+def mine_pubmed(records: Sequence, pool: Sequence, rng: random.Random) -> list[Pair]:
+    """Pairs for PubMedQA `records`; negatives come from the other abstracts of `pool` that share
+    most of the question's terms (lexical, so mining stays cheap on a busy machine)."""
+    from rag.retrieve.terms import terms
 
-    pool_vectors = embedder.embed_batch([r.text[:1500] for r in pool])
-    question_vectors = embedder.embed_batch([r.question for r in records])
+    pool_terms = [set(terms(r.text)) for r in pool]
     pairs: list[Pair] = []
-    for record, qv in zip(records, question_vectors, strict=True):
+    for record in records:
         group = f"pubmedqa:{record.pmid}"
         windows = text_windows(record.text, record.pmid)
         rng.shuffle(windows)
         for window in windows[:PUBMED_POSITIVES]:
             pairs.append(Pair(group, "pubmedqa", record.question, window, 1))
-        order = np.argsort(-(pool_vectors @ qv))
-        taken = 0
-        for i in order:
-            other = pool[int(i)]
-            if other.pmid == record.pmid:
-                continue
+        wanted = set(terms(record.question))
+        order = sorted(range(len(pool)), key=lambda i: (-len(wanted & pool_terms[i]), pool[i].pmid))
+        others = [pool[i] for i in order if pool[i].pmid != record.pmid][:PUBMED_NEGATIVE_RECORDS]
+        for other in others:
             window = best_window(record.question, text_windows(other.text, other.pmid))
             pairs.append(Pair(group, "pubmedqa", record.question, window, 0))
-            taken += 1
-            if taken == PUBMED_NEGATIVE_RECORDS:
-                break
     return pairs
 
 

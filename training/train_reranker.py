@@ -80,7 +80,9 @@ def mine(args: argparse.Namespace) -> tuple[list[Pair], list[Pair], list[dict], 
             rows = random.Random(args.seed).sample(rows, args.max_questions)  # seeded: reproducible
         counts[str(path)] = len(rows)
         train += mine_library(engine, rows, Path(path).stem, rng)
-    valid_rows = read_questions(args.valid_set)
+    valid_rows = [r for r in read_questions(args.valid_set) if r.get("answerable", True)]
+    if args.measure_questions and len(valid_rows) > args.measure_questions:
+        valid_rows = random.Random(args.seed).sample(valid_rows, args.measure_questions)  # fp32 is slow
     valid: list[Pair] = []
     # Question-level validation: the first stage's top candidates, with which documents are gold.
     documents = [(d.doc_id, d.source) for d in engine.documents()]
@@ -103,8 +105,8 @@ def mine(args: argparse.Namespace) -> tuple[list[Pair], list[Pair], list[dict], 
         )
     records = load_pubmedqa(args.pubmedqa)
     train_half, held_half = pubmed_split(records)
-    train += mine_pubmed(train_half, records, engine.embedder.inner, rng)
-    valid += mine_pubmed(held_half[: args.pubmed_valid], records, engine.embedder.inner, rng)
+    train += mine_pubmed(train_half, records, rng)
+    valid += mine_pubmed(held_half[: args.pubmed_valid], records, rng)
     engine.close()
     counts["pubmedqa_train"] = len(train_half)
     counts["pubmedqa_held_out"] = len(held_half)
@@ -327,8 +329,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     model, tokenizer, trained = train_model(train, args)
     fp32, int8 = export(model, tokenizer, args.work / "export", args.max_length)
-    if args.measure_questions and len(ranking) > args.measure_questions:
-        ranking = random.Random(args.seed).sample(ranking, args.measure_questions)  # fp32 is slow to score
     figures = {
         "fp32": measure(fp32, valid, ranking, args.threads),
         "int8": measure(int8, valid, ranking, args.threads),

@@ -44,7 +44,7 @@ RETRAIN = "python training/train_reranker.py (see training/README.md)"
 # The passages the model reads are ordered by logit + FIRST_STAGE_WEIGHT x logit(feature-model
 # probability). Chosen on managers-dev with the blend table train_reranker.py measures
 # (manifest.json, figures.int8.gold_in_top5_blend_first_stage_weight).
-FIRST_STAGE_WEIGHT = 0.0
+FIRST_STAGE_WEIGHT = 1.0
 
 
 def passage_header(chunk: Chunk) -> str:
