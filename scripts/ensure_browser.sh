@@ -9,8 +9,9 @@ if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
 fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing chromium and chromium-driver for the browser test"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  # Wait for another apt run (a parallel set-up) instead of failing on its lock.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver >/dev/null
 else
   echo "note: /usr/bin/chromium or /usr/bin/chromedriver is missing; the browser test will be skipped." >&2
   echo "      Install them with: sudo apt-get install chromium chromium-driver" >&2

@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from rag.answer.display import clean
+from rag.answer.layout import answer_layout, has_points, markers, source_heading
 from rag.cli import EXIT_OK, add_index_argument
+from rag.cli.history import load_history
 from rag.config import Settings
 from rag.errors import IndexNotFoundError, InvalidQuestionError
 from rag.types import Filters, KeySource
 
 if TYPE_CHECKING:
     from rag.engine import ChangeGuide
-    from rag.types import Answer, Citation
+    from rag.types import Answer, AnswerSentence, Citation
 
 WIDTH = 100  # wrap width of the readable output
 
@@ -47,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ask.add_argument(
         "--topic", action="append", default=[], metavar="T", help="search only this topic; repeatable"
+    )
+    ask.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help="earlier turns of the conversation (a JSON list of {question, answer}, oldest first), "
+        "so QUESTION can be a follow-up",
     )
     ask.set_defaults(func=run_ask)
 
@@ -91,6 +100,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import ChangeGuide
 
     _check_question(args.question, settings)
+    history = load_history(args.history) if args.history else ()
     if args.k is not None and args.k < 1:
         raise InvalidQuestionError(f"--k must be at least 1, got {args.k}.")
     index_dir = Path(settings.index.dir).expanduser()
@@ -102,7 +112,11 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     try:
         filters = Filters(doc_ids=_resolve_docs(engine, args.doc), topics=frozenset(args.topic))
         answer = engine.ask(
-            args.question, filters=None if filters.is_empty() else filters, k=args.k, backend=args.backend
+            args.question,
+            history=history,
+            filters=None if filters.is_empty() else filters,
+            k=args.k,
+            backend=args.backend,
         )
         cited = {c.doc_id for c in answer.citations}
         sources = {r.doc_id: KeySource.all_in(r.meta) for r in engine.documents() if r.doc_id in cited}
@@ -142,7 +156,10 @@ def print_answer(
         out.write(f"(understood as: {answer.standalone_question})\n\n")
     if answer.notice:
         out.write(f"Note: {answer.notice}\n\n")
-    out.write(textwrap.fill(clean(answer.text), WIDTH) + "\n")
+    if not answer.abstained and has_points(answer.sentences):
+        _print_layout(answer, out)
+    else:
+        out.write(textwrap.fill(clean(answer.text), WIDTH) + "\n")
     if answer.abstained:
         if answer.nearest_documents:
             out.write("\nNearest documents:\n")
@@ -166,6 +183,23 @@ def print_answer(
                 + "\n"
             )
     _print_key_sources(answer, out, key_sources or {})
+
+
+def _print_layout(answer: Answer, out: TextIO) -> None:
+    """The lead sentences as a paragraph, then each source's points as an indented list."""
+    layout = answer_layout(answer.sentences, answer.citations)
+
+    def sentence(s: AnswerSentence) -> str:
+        return f"{clean(s.text)} {markers(s.citations)}".strip()
+
+    if layout.lead:
+        out.write(textwrap.fill(" ".join(sentence(s) for s in layout.lead), WIDTH) + "\n")
+    for group in layout.groups:
+        out.write(f"\n{source_heading(clean(group.title))}\n")
+        for point in group.points:
+            out.write(
+                textwrap.fill(sentence(point), WIDTH, initial_indent="  - ", subsequent_indent="    ") + "\n"
+            )
 
 
 def _print_key_sources(answer: Answer, out: TextIO, key_sources: Mapping[str, tuple[KeySource, ...]]) -> None:

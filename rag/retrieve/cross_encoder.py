@@ -237,6 +237,12 @@ class NeuralReranker:
             warm()
         self.scorer.score("warm up", ["the model's first run is slower"])
 
+    def forget_others(self, doc_ids) -> None:
+        """Pass on the engine's "documents were removed" to the first stage's caches."""
+        forget = getattr(self.first, "forget_others", None)
+        if forget is not None:
+            forget(doc_ids)
+
     def rerank(self, query: str, candidates: Sequence[ScoredChunk], k: int) -> list[ScoredChunk]:
         ordered = self.first.rerank(query, candidates, len(candidates))
         if not ordered:
