@@ -120,6 +120,21 @@ class RetrievalSettings(_Section):
     rerank: bool = Field(
         True, description="Rescore fused candidates with the second-stage feature model, else keep RRF order."
     )
+    neural: bool = Field(
+        True,
+        description="Let the shipped cross-encoder (rag/models/reranker, training/README.md) reread the best "
+        "candidates with the question and reorder them; it also feeds the learned abstention model.",
+    )
+    neural_passages: int = Field(
+        12,
+        ge=1,
+        le=100,
+        description="How many of the best feature-ranked candidates the cross-encoder reads (cost grows "
+        "linearly: about 10-20 ms each on 2 cores with the int8 model).",
+    )
+    neural_threads: int = Field(
+        2, ge=1, le=64, description="CPU threads ONNX Runtime uses for the cross-encoder."
+    )
 
 
 class AnswerSettings(_Section):

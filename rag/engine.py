@@ -72,9 +72,7 @@ class ChangeGuide:
         self.embedder = CachedEmbedder(embedder)
         self.index = Index.open(settings)
         self.retriever = HybridRetriever(self.index, self.embedder, settings.retrieval.mode)
-        self.reranker: Reranker = (
-            FeatureReranker(self.index, self.embedder) if settings.retrieval.rerank else FusionOrder()
-        )
+        self.reranker: Reranker = _make_reranker(settings, self.index, self.embedder)
         self.condenser: Condenser = _default_condenser
         self._generators: dict[str, Generator] = {}
         self._generators_lock = threading.Lock()
@@ -149,6 +147,7 @@ class ChangeGuide:
             },
             index_fingerprint=fingerprint,
             notice=draft.notice,
+            reranker_fingerprint=self.reranker_fingerprint,
         )
 
     def _retrieve(
@@ -191,6 +190,18 @@ class ChangeGuide:
                         "being added or removed); ask again in a moment."
                     ) from exc
         raise AssertionError("unreachable")
+
+    def passages(self, question: str, *, history: Sequence[Turn] = ()) -> tuple[str, list[ScoredChunk]]:
+        """The standalone question and the passages `ask` would hand the answerer (for training and
+        diagnostics: training/fit_abstention.py reads the abstention features from them)."""
+        text = self._validate(question)
+        standalone = self.condenser(text, history) if history else text
+        return standalone, self._retrieve(standalone, None, self.settings.retrieval.k, None)[0]
+
+    @property
+    def reranker_fingerprint(self) -> str:
+        """The neural reranker's fingerprint (its weights' SHA-256, 12 hex digits); "" when it is off."""
+        return str(getattr(self.reranker, "fingerprint", ""))
 
     def _forget_removed(self) -> None:
         """After another process's change: drop per-document caches of documents no longer there."""
@@ -360,6 +371,21 @@ class ChangeGuide:
         """Release the index (the engine cannot be used afterwards)."""
         with self._lock.write():
             self.index.close()
+
+
+def _make_reranker(settings: Settings, index, embedder: CachedEmbedder) -> Reranker:
+    """The second stage the settings ask for: features, then (by default) the cross-encoder.
+
+    Raises:
+        RerankerModelError: the neural stage is on and its shipped weights are missing or damaged.
+    """
+    retrieval = settings.retrieval
+    first: Reranker = FeatureReranker(index, embedder) if retrieval.rerank else FusionOrder()
+    if not retrieval.neural:
+        return first
+    from rag.retrieve.cross_encoder import NeuralReranker, shared_scorer
+
+    return NeuralReranker(first, shared_scorer(threads=retrieval.neural_threads), retrieval.neural_passages)
 
 
 def _nearest_documents(ranked: Sequence[ScoredChunk]) -> tuple[DocumentRef, ...]:

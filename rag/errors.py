@@ -14,6 +14,10 @@ class ConfigError(ChangeGuideError):
     """A setting is missing or invalid."""
 
 
+class RerankerModelError(ConfigError):
+    """The neural reranker's shipped weights are missing, unreadable or fail their checksum."""
+
+
 class IngestError(ChangeGuideError):
     """One file could not be ingested; the batch goes on without it.
 

@@ -90,6 +90,7 @@ class ScoredChunk:
     dense_score: float | None = None
     keyword_score: float | None = None
     rerank_score: float | None = None
+    neural_score: float | None = None  # the cross-encoder's logit, for the passages it read
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,8 @@ class Answer:
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     index_fingerprint: str = ""
     notice: str | None = None
+    # The neural reranker's weights (first 12 hex digits of their SHA-256), "" when it is off.
+    reranker_fingerprint: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,47 @@
-"""Abstention: measure how well the retrieved passages can answer, and say so plainly when not.
+"""Abstention: decide whether the retrieved passages answer the question, and say so plainly when not.
 
-The evidence score mixes two signals that fail differently: the cosine similarity of the
-question with its best-matching sentence (semantic closeness; fooled by same-domain questions
-the library does not answer) and the share of the question's content terms the best sentences
-contain (fooled by common words). The weights and `settings.answer.abstain_threshold` were
-calibrated on evals/questions/dev.jsonl with benchmarks/calibrate_abstention.py.
+Two deciders:
+
+- The learned one (default, whenever the neural reranker has read the passages): a logistic model
+  over the cross-encoder's scores of the passages (best, margin over the second, mean of the top
+  three), the first stage's scores of the best passage (feature-model probability, cosine, BM25)
+  and the answerer's sentence evidence (best sentence cosine, question-term coverage). It gives
+  p(the library answers this); below its threshold the answerer declines. Fitted and calibrated
+  by training/fit_abstention.py on evals/questions/managers-dev.jsonl with grouped, seeded
+  cross-validation; the model, its threshold and provenance are rag/models/abstain.json.
+- The hand-weighted fallback (`hand_weighted_abstain`), used only when the neural stage is off:
+  0.7 x best sentence cosine + 0.3 x coverage against `settings.answer.abstain_threshold`,
+  calibrated on evals/questions/dev.jsonl with benchmarks/calibrate_abstention.py.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
-# Weights of the evidence score (sum 1), chosen with benchmarks/calibrate_abstention.py.
+from rag.models.linear import LinearModel, load_model
+from rag.types import ScoredChunk
+
+# Weights of the hand-weighted evidence score (sum 1), chosen with benchmarks/calibrate_abstention.py.
 COSINE_WEIGHT = 0.7
 COVERAGE_WEIGHT = 0.3
+
+ABSTAIN_MODEL_FILE = Path(__file__).resolve().parent.parent / "models" / "abstain.json"
+ABSTAIN_MODEL_NAME = "abstain"
+# The learned model's features, in order (training/fit_abstention.py writes them in this order).
+FEATURES = (
+    "ce_top",  # the cross-encoder's best logit among the passages
+    "ce_margin",  # best minus second-best logit (one clear answer vs. many lukewarm ones)
+    "ce_mean3",  # mean logit of the best three
+    "feature_top",  # the feature reranker's probability for the best passage
+    "cosine_top",  # question-passage cosine of the best passage
+    "bm25_top",  # log(1 + BM25) of the best passage (0 when BM25 did not return it)
+    "best_cosine",  # question vs its closest quotable sentence (the answerer's evidence)
+    "coverage",  # share of question content terms in the closest sentences
+)
 
 ABSTENTION_TEXT = (
     "The library does not seem to cover this question: none of its passages answers it closely "
@@ -29,7 +57,7 @@ class Evidence:
 
     best_cosine: float  # question vs its closest quotable sentence
     coverage: float  # share of question content terms found in the closest sentences
-    score: float  # the combination compared with the threshold
+    score: float  # the hand-weighted combination (the fallback compares it with the threshold)
 
 
 def evidence_score(best_cosine: float, coverage: float) -> Evidence:
@@ -38,6 +66,51 @@ def evidence_score(best_cosine: float, coverage: float) -> Evidence:
     return Evidence(cosine, float(coverage), COSINE_WEIGHT * cosine + COVERAGE_WEIGHT * float(coverage))
 
 
-def should_abstain(evidence: Evidence, threshold: float) -> bool:
-    """Whether the evidence is too weak to answer."""
+def hand_weighted_abstain(evidence: Evidence, threshold: float) -> bool:
+    """The fallback decider (neural stage off): whether the evidence score is below `threshold`."""
     return evidence.score < threshold
+
+
+def abstention_features(evidence: Evidence, passages: Sequence[ScoredChunk]) -> dict[str, float] | None:
+    """The learned model's features, or None when the cross-encoder read none of the passages."""
+    read = sorted((p for p in passages if p.neural_score is not None), key=lambda p: -float(p.neural_score))
+    if not read:
+        return None
+    logits = [float(p.neural_score) for p in read]  # type: ignore[arg-type]
+    top = read[0]
+    return {
+        "ce_top": logits[0],
+        "ce_margin": logits[0] - logits[1] if len(logits) > 1 else 0.0,
+        "ce_mean3": sum(logits[:3]) / len(logits[:3]),
+        "feature_top": float(top.rerank_score or 0.0),
+        "cosine_top": float(top.dense_score or 0.0),
+        "bm25_top": math.log1p(max(0.0, float(top.keyword_score or 0.0))),
+        "best_cosine": evidence.best_cosine,
+        "coverage": evidence.coverage,
+    }
+
+
+@lru_cache(maxsize=2)
+def learned_model(path: Path = ABSTAIN_MODEL_FILE) -> LinearModel:
+    """The shipped abstention model (cached).
+
+    Raises:
+        ConfigError: the file is missing or malformed (the message names the refit command).
+    """
+    return load_model(path, ABSTAIN_MODEL_NAME)
+
+
+def answer_probability(evidence: Evidence, passages: Sequence[ScoredChunk]) -> float | None:
+    """The learned model's p(the passages answer the question); None without cross-encoder scores."""
+    features = abstention_features(evidence, passages)
+    return None if features is None else learned_model().score(features)
+
+
+def should_abstain(evidence: Evidence, threshold: float, passages: Sequence[ScoredChunk] = ()) -> bool:
+    """Whether to decline: the learned model when the cross-encoder read the passages, else the
+    hand-weighted fallback with `threshold`."""
+    p = answer_probability(evidence, passages)
+    if p is None:
+        return hand_weighted_abstain(evidence, threshold)
+    model = learned_model()
+    return p < (model.threshold if model.threshold is not None else 0.5)

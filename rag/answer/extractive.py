@@ -124,7 +124,7 @@ class ExtractiveGenerator:
         candidates, evidence = self._score(question, passages)
         if evidence is None:
             draft = Draft(text=NO_PASSAGES_TEXT, sentences=(), citations=(), abstained=True)
-        elif should_abstain(evidence, self.settings.abstain_threshold):
+        elif should_abstain(evidence, self.settings.abstain_threshold, passages):
             draft = Draft(text=ABSTENTION_TEXT, sentences=(), citations=(), abstained=True)
         else:
             intent = classify(question)

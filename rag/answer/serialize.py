@@ -75,4 +75,5 @@ def answer_to_json(
         "retrieved": [_retrieved(r) for r in answer.retrieved],
         "timings_ms": {key: round(float(answer.timings_ms.get(key, 0.0)), 1) for key in TIMING_KEYS},
         "index_fingerprint": answer.index_fingerprint,
+        "reranker_fingerprint": answer.reranker_fingerprint,
     }

@@ -71,6 +71,7 @@ def render_markdown(report: dict[str, Any], plots: Sequence[str] = ()) -> str:
         f"- question set: `{cfg.get('questions', '')}` ({cfg.get('dataset', '')})",
         f"- backend: {cfg.get('backend')}, retriever: {cfg.get('retriever')}, k: {cfg.get('k')}",
         f"- index fingerprint: `{report.get('index_fingerprint', '')}`, index: {cfg.get('index', {}).get('index')}",
+        f"- neural reranker: `{report.get('reranker_fingerprint') or 'off'}`",
         f"- run: {cfg.get('started_at', '')}, {cfg.get('seconds', '')} s",
         "",
         "## Headline figures",

@@ -288,6 +288,7 @@ def build_report(
     report["per_tag"] = metrics.per_tag(results, generative=generative)
     report["per_style"] = metrics.per_style(results, generative=generative)
     report["index_fingerprint"] = engine.index.fingerprint
+    report["reranker_fingerprint"] = engine.reranker_fingerprint
     report["config"] = {
         "dataset": options.dataset,
         "questions": str(options.questions),

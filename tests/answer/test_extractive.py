@@ -143,9 +143,10 @@ def test_no_passages_abstains_and_tokens_reach_the_callback(embedder, answer_eng
     assert "".join(tokens) == draft.text and not draft.abstained, "the callback should receive the answer"
 
 
-def test_threshold_decides_abstention(embedder, answer_engine):
+def test_threshold_decides_abstention_without_the_neural_stage(embedder, answer_engine):
+    # Passages the cross-encoder has not read: the hand-weighted fallback and its threshold decide.
     question = "What is a run chart?"
-    passages = answer_engine.ask(question).retrieved
+    passages = [replace(p, neural_score=None) for p in answer_engine.ask(question).retrieved]
     evidence = ExtractiveGenerator(embedder).assess(question, passages)
     assert evidence is not None and 0 < evidence.score <= 1, evidence
     above = AnswerSettings(abstain_threshold=evidence.score + 0.01)

@@ -1,0 +1,50 @@
+"""The training scripts' pure parts: the PubMedQA split, the pairs file hash, folds and the threshold."""
+
+from __future__ import annotations
+
+import sys
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training"))
+
+from fit_abstention import choose_threshold, folds_of  # noqa: E402
+from mining import Pair, pubmed_split, read_pairs, write_pairs  # noqa: E402
+
+Record = namedtuple("Record", "pmid")
+
+
+def test_pubmedqa_halves_are_fixed_disjoint_and_cover_every_record():
+    records = [Record(str(p)) for p in (30, 10, 50, 20, 40, 60)]
+    train, held = pubmed_split(records)
+    assert [r.pmid for r in train] == ["10", "30", "50"] and [r.pmid for r in held] == ["20", "40", "60"]
+    assert pubmed_split(list(reversed(records))) == (train, held), "the split must not depend on file order"
+
+
+def test_pairs_round_trip_and_their_hash_follows_the_content(tmp_path):
+    pairs = [Pair("q1", "dev", "What is a run chart?", "A run chart ...", 1)]
+    first = write_pairs(pairs, tmp_path / "a.jsonl")
+    assert read_pairs(tmp_path / "a.jsonl") == pairs
+    assert write_pairs(pairs, tmp_path / "b.jsonl") == first
+    assert write_pairs([*pairs, Pair("q1", "dev", "x", "y", 0)], tmp_path / "c.jsonl") != first
+
+
+def test_folds_are_seeded_and_balanced():
+    folds = folds_of(23, 5, seed=13)
+    assert np.array_equal(folds, folds_of(23, 5, seed=13))
+    assert not np.array_equal(folds, folds_of(23, 5, seed=14))
+    assert sorted(np.bincount(folds)) == [4, 4, 5, 5, 5]
+
+
+def test_the_threshold_keeps_false_abstentions_within_the_limit():
+    rng = np.random.default_rng(0)
+    p = np.concatenate([rng.uniform(0.3, 1.0, 100), rng.uniform(0.0, 0.5, 30)])
+    y = np.concatenate([np.ones(100), np.zeros(30)])
+    t = choose_threshold(p, y, 0.03)
+    assert (p[y == 1] < t).sum() <= 3
+    assert (p[y == 1] < np.nextafter(t, 2)).sum() > 3 or t == 1.0, (
+        "the threshold should be as high as allowed"
+    )

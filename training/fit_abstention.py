@@ -1,0 +1,185 @@
+"""Fit the learned abstention model (rag/answer/abstain.py) on the manager dev questions.
+
+    HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python training/fit_abstention.py --index /tmp/neural-lib
+
+Each question of evals/questions/managers-dev.jsonl is asked through the engine with the neural
+stage on; its features (rag.answer.abstain.FEATURES) are read from the passages handed to the
+answerer and the answerer's evidence. Label 1 = answerable. Questions are assigned to K folds by
+a seeded shuffle (a question and its row never straddle folds); the out-of-fold probabilities
+choose the threshold: the highest one whose false-abstention rate on answerable questions is at
+most --max-false-abstention, which declines as many out-of-scope questions as that allows. The
+final model is fitted on every question and stored with that threshold and its provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "training"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import numpy as np  # noqa: E402
+
+from rag.answer.abstain import ABSTAIN_MODEL_FILE, ABSTAIN_MODEL_NAME, FEATURES, abstention_features  # noqa: E402
+from rag.models.linear import fit_logistic  # noqa: E402
+
+
+def _collect_part(index: Path, rows: list[dict]) -> tuple[list[dict], str]:
+    from rag.config import Settings
+    from rag.engine import ChangeGuide
+    from rag.types import Turn
+
+    engine = ChangeGuide(Settings().with_index_dir(index))
+    generator = engine.generator("extractive")
+    out = []
+    for q in rows:
+        history = [Turn(h.get("question", ""), h.get("answer", "")) for h in q.get("history") or []]
+        standalone, passages = engine.passages(q["question"], history=history)
+        evidence = generator.assess(standalone, passages)
+        features = abstention_features(evidence, passages) if evidence is not None else None
+        if features is None:
+            continue
+        out.append(
+            {
+                "id": q["id"],
+                "style": q.get("style", ""),
+                "answerable": bool(q.get("answerable", True)),
+                "features": features,
+            }
+        )
+    fingerprint = engine.reranker_fingerprint
+    engine.close()
+    return out, fingerprint
+
+
+def collect(index: Path, questions: Path, workers: int = 1) -> tuple[list[dict], str]:
+    """One row per question (id, style, label, features), asked by `workers` processes; the rows keep
+    the question set's order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mining import read_questions
+
+    rows = read_questions(questions)
+    if workers <= 1:
+        return _collect_part(index, rows)
+    parts = [rows[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        results = list(pool.map(_collect_part, [index] * workers, parts))
+    by_id = {r["id"]: r for part, _ in results for r in part}
+    return [by_id[q["id"]] for q in rows if q["id"] in by_id], results[0][1]
+
+
+def folds_of(n: int, k: int, seed: int) -> np.ndarray:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    fold = np.zeros(n, dtype=int)
+    for position, i in enumerate(order):
+        fold[i] = position % k
+    return fold
+
+
+def choose_threshold(p: np.ndarray, y: np.ndarray, max_false: float) -> float:
+    """The highest threshold whose false-abstention rate (answerable with p < t) is at most `max_false`."""
+    answerable = np.sort(p[y == 1])
+    allowed = int(np.floor(max_false * len(answerable)))
+    # Declining the `allowed` lowest answerable questions is acceptable; the threshold sits just above them.
+    return float(answerable[allowed]) if allowed < len(answerable) else 1.0
+
+
+def by_style(rows: list[dict], p: np.ndarray, threshold: float) -> dict:
+    table: dict[str, dict] = {}
+    for row, prob in zip(rows, p, strict=True):
+        entry = table.setdefault(
+            row["style"], {"answerable": 0, "false_abstentions": 0, "oos": 0, "oos_declined": 0}
+        )
+        declined = bool(prob < threshold)
+        if row["answerable"]:
+            entry["answerable"] += 1
+            entry["false_abstentions"] += declined
+        else:
+            entry["oos"] += 1
+            entry["oos_declined"] += declined
+    return dict(sorted(table.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--questions", type=Path, default=ROOT / "evals/questions/managers-dev.jsonl")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--max-false-abstention", type=float, default=0.03)
+    parser.add_argument("--out", type=Path, default=ABSTAIN_MODEL_FILE)
+    parser.add_argument("--workers", type=int, default=1, help="processes asking the questions")
+    parser.add_argument("--cache", type=Path, default=None, help="reuse/keep the collected features here")
+    args = parser.parse_args(argv)
+    command = "python training/fit_abstention.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    started = time.time()
+    if args.cache is not None and args.cache.is_file():
+        cached = json.loads(args.cache.read_text(encoding="utf-8"))
+        rows, fingerprint = cached["rows"], cached["reranker_fingerprint"]
+    else:
+        rows, fingerprint = collect(args.index, args.questions, args.workers)
+        if args.cache is not None:
+            args.cache.write_text(
+                json.dumps({"rows": rows, "reranker_fingerprint": fingerprint}), encoding="utf-8"
+            )
+    x = np.array([[r["features"][f] for f in FEATURES] for r in rows])
+    y = np.array([1.0 if r["answerable"] else 0.0 for r in rows])
+    fold = folds_of(len(rows), args.folds, args.seed)
+    oof = np.zeros(len(rows))
+    for f in range(args.folds):
+        train, test = fold != f, fold == f
+        model = fit_logistic(x[train], y[train], FEATURES, name=ABSTAIN_MODEL_NAME, l2=args.l2)
+        oof[test] = model.proba(x[test])
+    threshold = choose_threshold(oof, y, args.max_false_abstention)
+    answerable, oos = y == 1, y == 0
+    cv = {
+        "folds": args.folds,
+        "seed": args.seed,
+        "threshold": round(threshold, 4),
+        "false_abstention": round(float((oof[answerable] < threshold).mean()), 4),
+        "oos_declined": round(float((oof[oos] < threshold).mean()), 4) if oos.any() else None,
+        "n_answerable": int(answerable.sum()),
+        "n_out_of_scope": int(oos.sum()),
+        "per_style": by_style(rows, oof, threshold),
+    }
+    final = fit_logistic(x, y, FEATURES, name=ABSTAIN_MODEL_NAME, l2=args.l2)
+    data_hash = hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()
+    entry = final.to_json()
+    entry["threshold"] = threshold
+    entry["provenance"] = {
+        "command": command,
+        "questions": str(
+            args.questions.relative_to(ROOT) if args.questions.is_relative_to(ROOT) else args.questions
+        ),
+        "label": "1 = answerable; the answerer declines when p < threshold",
+        "features_sha256": data_hash,
+        "reranker_fingerprint": fingerprint,
+        "l2": args.l2,
+        "max_false_abstention": args.max_false_abstention,
+        "cross_validation": cv,
+        "seconds": round(time.time() - started),
+    }
+    existing = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+    existing[ABSTAIN_MODEL_NAME] = entry
+    args.out.write_text(json.dumps(existing, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(cv, indent=1))
+    print("weights:", dict(zip(FEATURES, (round(w, 3) for w in final.weights), strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
