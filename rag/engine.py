@@ -1,8 +1,9 @@
 """`ChangeGuide`: the one facade the CLI, the app and the evaluation runner use.
 
 It opens the index and the embedding model once, and is safe to share between threads
-(the Streamlit sessions): questions read the index under a shared lock, ingestion and removal
-change it under an exclusive one.
+(the Streamlit sessions) and between processes sharing one library: each question first catches
+up with changes other processes committed (`Index.refresh`), then reads one consistent view;
+ingestion embeds outside every lock and commits document by document.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from rag.errors import (
     DocumentNotFoundError,
     EmptyLibraryError,
     InvalidQuestionError,
+    LibraryChangedError,
+    VectorStoreError,
+    VectorStoreUnavailableError,
 )
 from rag.index.embedding import Embedder
 from rag.index.locking import ReadWriteLock
@@ -27,7 +31,7 @@ from rag.retrieve.dense import CachedEmbedder
 from rag.retrieve.diversity import cap_per_document, collapse_duplicates, merge_repeated_quotes, with_also_in
 from rag.retrieve.hybrid import MODES, HybridRetriever, Mode
 from rag.retrieve.rerank import FeatureReranker, FusionOrder, Reranker
-from rag.types import Answer, Citation, DocumentRef, Filters, ScoredChunk, Turn
+from rag.types import Answer, Citation, DocumentRef, Filters, IngestStatus, ScoredChunk, Turn
 
 if TYPE_CHECKING:
     from rag.answer.base import Generator
@@ -60,9 +64,9 @@ class ChangeGuide:
         from rag.index.store import Index
 
         if embedder is None:
-            from rag.index.embedding import SentenceTransformerEmbedder
+            from rag.index.embedding import make_embedder
 
-            embedder = SentenceTransformerEmbedder(settings.embedding)
+            embedder = make_embedder(settings.embedding)
         self.settings = settings
         self._ingest_embedder = embedder  # ingestion embeds new texts only: no cache
         self.embedder = CachedEmbedder(embedder)
@@ -104,6 +108,8 @@ class ChangeGuide:
             InvalidQuestionError: empty or too long a question, or a bad k / retriever.
             EmptyLibraryError: the index holds no documents.
             BackendUnavailableError: the backend is unknown, not installed or not configured.
+            VectorStoreUnavailableError: the Chroma server the settings name does not answer.
+            LibraryChangedError: other processes changed the library under the question twice running.
         """
         started = time.perf_counter()
         text = self._validate(question)
@@ -116,24 +122,8 @@ class ChangeGuide:
         # A generative backend condenses follow-ups with its own model (`condense`); else the engine's rewrite.
         condense: Condenser = getattr(generator, "condense", self.condenser)
         standalone = condense(text, history) if history else text
-        with self._lock.read():
-            if self._is_empty():
-                raise EmptyLibraryError(
-                    "The library is empty: add documents first with `changeguide ingest PATH...` "
-                    "(or the app's upload), then ask again."
-                )
-            t0 = time.perf_counter()
-            mode: Mode | None = retriever  # type: ignore[assignment]  # checked against MODES above
-            candidates = self.retriever.search(
-                standalone, self.settings.retrieval.candidates, filters, mode=mode
-            )
-            t1 = time.perf_counter()
-            ranked = self.reranker.rerank(standalone, candidates, len(candidates))
-            # A passage repeated in another document (yearly reports) is handed over once.
-            unique, _ = collapse_duplicates(ranked, self.index.duplicate_links([r.chunk.id for r in ranked]))
-            passages = cap_per_document(unique, k, self.settings.retrieval.per_doc_cap)
-            t2 = time.perf_counter()
-            fingerprint = self.index.fingerprint
+        mode: Mode | None = retriever  # type: ignore[assignment]  # checked against MODES above
+        passages, ranked, fingerprint, t0, t1, t2 = self._retrieve(standalone, filters, k, mode)
         # The answer reads only the passages in hand, so a slow LLM server never holds up an ingest.
         draft = generator.generate(standalone, passages, on_token=on_token)
         answer_text, sentences, citations = merge_repeated_quotes(
@@ -160,6 +150,53 @@ class ChangeGuide:
             index_fingerprint=fingerprint,
             notice=draft.notice,
         )
+
+    def _retrieve(
+        self, standalone: str, filters: Filters | None, k: int, mode: Mode | None
+    ) -> tuple[list[ScoredChunk], list[ScoredChunk], str, float, float, float]:
+        """Candidates, their ranking and the k passages, all read from one view of the library.
+
+        The view is first brought up to date with other processes' changes. A passage whose
+        document another process removed meanwhile (its chunk or vector gone) sends the question
+        round once more on a fresh view, so no answer mixes two states of the library.
+        """
+        for attempt in range(2):
+            if self.index.refresh(wait=attempt > 0):
+                self._forget_removed()
+            try:
+                with self._lock.read(), self.index.reading():
+                    if self._is_empty():
+                        raise EmptyLibraryError(
+                            "The library is empty: add documents first with `changeguide ingest PATH...` "
+                            "(or the app's upload), then ask again."
+                        )
+                    t0 = time.perf_counter()
+                    candidates = self.retriever.search(
+                        standalone, self.settings.retrieval.candidates, filters, mode=mode
+                    )
+                    t1 = time.perf_counter()
+                    ranked = self.reranker.rerank(standalone, candidates, len(candidates))
+                    # A passage repeated in another document (yearly reports) is handed over once.
+                    links = self.index.duplicate_links([r.chunk.id for r in ranked])
+                    unique, _ = collapse_duplicates(ranked, links)
+                    passages = cap_per_document(unique, k, self.settings.retrieval.per_doc_cap)
+                    t2 = time.perf_counter()
+                    return passages, ranked, self.index.fingerprint, t0, t1, t2
+            except VectorStoreUnavailableError:
+                raise  # the Chroma server is down: asking again will not help, its message says what will
+            except (KeyError, VectorStoreError) as exc:
+                if attempt:
+                    raise LibraryChangedError(
+                        "The library changed twice while this question was answered (documents were "
+                        "being added or removed); ask again in a moment."
+                    ) from exc
+        raise AssertionError("unreachable")
+
+    def _forget_removed(self) -> None:
+        """After another process's change: drop per-document caches of documents no longer there."""
+        forget = getattr(self.reranker, "forget_others", None)
+        if forget is not None:
+            forget({r.doc_id for r in self.index.documents()})
 
     def _finish_citations(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
         """The answerer's citations with the pages and section of each excerpt itself (a chunk may start
@@ -254,15 +291,34 @@ class ChangeGuide:
     # -- the library ---------------------------------------------------------------------------
 
     def ingest(
-        self, paths: Sequence[Path], progress: Callable[[IngestEvent], None] | None = None
+        self,
+        paths: Sequence[Path],
+        progress: Callable[[IngestEvent], None] | None = None,
+        label: str = "changeguide ingest",
     ) -> IngestReport:
-        """Add or update the documents at `paths` (files or folders); see `ingest_paths`."""
+        """Add or update the documents at `paths` (files or folders); see `ingest_paths`.
+
+        Questions go on meanwhile: files are parsed and embedded outside every lock, and each
+        document's commit holds up readers only for that commit. A second ingest (from any process)
+        queues behind a running one.
+        """
         from rag.ingest.pipeline import ingest_paths
 
-        with self._lock.write():
+        with self._lock.read():  # only `close` excludes it
             return ingest_paths(
-                [Path(p) for p in paths], self.index, self._ingest_embedder, self.settings, progress=progress
+                [Path(p) for p in paths],
+                self.index,
+                self._ingest_embedder,
+                self.settings,
+                progress=progress,
+                label=label,
             )
+
+    def ingest_status(self) -> IngestStatus:
+        """The library's running ingest (from any process) and how many batches wait behind it."""
+        from rag.ingest.status import read_status
+
+        return read_status(self.index.path)
 
     def remove(self, doc_id_or_source: str) -> DocumentRecord:
         """Remove one document, named by its id or the path it was ingested from.
@@ -270,7 +326,8 @@ class ChangeGuide:
         Raises:
             DocumentNotFoundError: no document has that id or source.
         """
-        with self._lock.write():
+        with self._lock.read():  # the index takes its own lock, for the commit only
+            self.index.refresh(wait=True)
             record = self._find(doc_id_or_source)
             self.index.remove_document(record.doc_id)
             return record
@@ -288,12 +345,14 @@ class ChangeGuide:
         return record
 
     def documents(self) -> list[DocumentRecord]:
-        """Every document in the library."""
+        """Every document in the library (as of the latest change, from whichever process)."""
+        self.index.refresh()
         with self._lock.read():
             return self.index.documents()
 
     def stats(self) -> IndexStats:
         """Counts, fingerprint and size on disk of the index."""
+        self.index.refresh()
         with self._lock.read():
             return self.index.stats()
 

@@ -37,6 +37,18 @@ class IndexCorruptError(IndexError_):
     """The index on disk cannot be opened or is inconsistent beyond automatic repair."""
 
 
+class VectorStoreError(IndexError_):
+    """Chroma failed to answer a read (e.g. another process changed an embedded Chroma under it)."""
+
+
+class VectorStoreUnavailableError(VectorStoreError):
+    """The Chroma server the settings name cannot be reached."""
+
+
+class LibraryChangedError(IndexError_):
+    """Another process changed the library under a question twice running; asking again succeeds."""
+
+
 class IndexNotFoundError(IndexError_):
     """There is no index in the folder, and the command does not create one."""
 
@@ -51,6 +63,10 @@ class EmptyLibraryError(ChangeGuideError):
 
 class InvalidQuestionError(ChangeGuideError):
     """The question is empty or too long."""
+
+
+class HistoryFileError(InvalidQuestionError):
+    """A conversation file (`ask --history FILE`) is missing or not a list of earlier turns."""
 
 
 class EvaluationError(ChangeGuideError):

@@ -262,3 +262,24 @@ class Answer:
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     index_fingerprint: str = ""
     notice: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestStatus:
+    """The library's ingest as every process sees it (rag/ingest/status.py): the running batch, if
+    any, and how many more wait behind it."""
+
+    running: bool  # a batch holds the ingest lock right now
+    label: str = ""  # what started it, e.g. "changeguide ingest" or "upload (3 files)"
+    pid: int | None = None
+    files_done: int = 0
+    files_total: int = 0
+    current: str = ""  # the file being worked on
+    stage: str = ""
+    chunks_done: int = 0
+    rate: float = 0.0  # chunks embedded per second
+    seconds_left: float | None = None
+    started_at: str = ""
+    updated_at: str = ""
+    queued: int = 0  # batches waiting for this one to finish
+    outcome: str = ""  # when finished: "added 3, updated 0, ..." or why it stopped

@@ -1,9 +1,17 @@
-"""Deterministic follow-up rewriting: carry the earlier question's key terms into a standalone query.
+"""Deterministic follow-up rewriting: a follow-up and its conversation -> one natural standalone question.
 
 Used when no LLM backend condenses the conversation. A self-contained question passes through
-unchanged; a follow-up ("and in primary care?", "what are the pitfalls?", "who wrote that?")
-borrows the key phrase of the question before it, e.g. "What are the pitfalls (Model for
-Improvement)?" or "How do I run a PDSA cycle in primary care?".
+unchanged. A follow-up is rewritten around the topic of the question before it (`rag.answer.topic`):
+
+- a pronoun or "the first one" takes the topic's place: "what goes wrong with it?" ->
+  "What goes wrong with a PDSA cycle?"; "what are its limits?" -> "What are the limits of the
+  Model for Improvement?"; "is it true he never said 'refreeze'?" -> "Is it true Lewin never ...";
+- a fragment joins the earlier question: "and for mental health wards?" -> "How does the
+  Productive Ward work for mental health wards?"; "what about run charts?" asks the earlier
+  question of run charts; "why?" -> "Why does ...?" or "What is ..., and why?";
+- a question about an aspect only gets the topic after the aspect: "what's the catch?" ->
+  "What's the catch with a power-interest grid?"; "ok so what's the first thing I should do?" ->
+  "What's the first thing I should do with Kotter's model?".
 """
 
 from __future__ import annotations
@@ -12,120 +20,359 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.terms import STOPWORDS, content_terms, word_set
+from rag.answer.topic import (
+    ASPECT_WORDS,
+    AUXILIARIES,
+    PREPOSITIONS,
+    VERBS,
+    WH_WORDS,
+    WORD,
+    Topic,
+    answer_topic,
+    core,
+    strip_opener,
+    topic_of,
+    words_of,
+)
 from rag.types import Turn
 
-# Openers that attach the rest of the question to the earlier one.
-_CONTINUATION = re.compile(r"^(?:and|but|also|plus|so|then|or)\b[\s,]*", re.IGNORECASE)
-_WHAT_ABOUT = re.compile(r"^(?:what|how)\s+about\b\s*|^what\s+of\b\s*|^same\s+for\b\s*", re.IGNORECASE)
-# A question that starts with a preposition is a fragment ("in primary care?").
+_WHAT_ABOUT = re.compile(
+    r"^(?:(?:what|how)\s+about|what\s+of|(?:and\s+)?(?:the\s+)?same\s+(?:for|with))\b\s*", re.IGNORECASE
+)
+_WHY = re.compile(r"^(?:why|why not|how come|why is that|why's that|why so|but why)[\s?.!]*$", re.IGNORECASE)
 _PREPOSITION_START = re.compile(
     r"^(?:in|for|with|on|at|during|within|across|among|without|under|by|from|after|before|outside|inside)\b",
     re.IGNORECASE,
 )
-_WH_OR_AUX = re.compile(
-    r"^(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|should|"
-    r"would|will|has|have|had|may|might|must|shall)\b",
-    re.IGNORECASE,
-)
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\u2019-]*")
+_COPULA_DEFINITION = re.compile(r"^(?:what|who)\s+(?:is|are)\s+\S", re.IGNORECASE)
 
-ANAPHORS = word_set("it its itself this these those they them their theirs themselves he she him his her")
-# "that" is a pronoun after these words ("who wrote that") or before the next set ("does that
-# work"); elsewhere it is usually a conjunction ("evidence that PDSA works").
+ANAPHORS = word_set("it its this these those they them their he she him his her one there")
+# "that" is a pronoun after these words ("who wrote that") or before a verb ("does that work",
+# "how long does that take"); elsewhere it is usually a conjunction ("evidence that PDSA works").
 _THAT_PRONOUN_AFTER = word_set(
     "about of for with on to from in is was are does do did wrote write says said mean means behind "
     "than like apply applies use used against into support supports"
 )
-_THAT_PRONOUN_BEFORE = word_set("is was does do did work works mean means apply applies")
-# Words that ask about an aspect of a topic without naming the topic.
-ASPECT_WORDS = word_set(
-    """
-    pitfall pitfalls risk risks benefit benefits evidence example examples limitation limitations limit
-    limits criticism criticisms critique problem problems challenge challenges drawback drawbacks
-    downside downsides advantage advantages disadvantage disadvantages step steps stage stages source
-    sources reference references author authors origin origins history definition summary tip tips
-    alternative alternatives cost costs outcome outcomes result results impact impacts effect effects
-    barrier barriers enabler enablers detail details more else next wrote write written writer
-    developed invented created proposed published apply applied implement implementation start begin
-    pros cons strengths weaknesses lessons lesson key main support supports supported long often
-    quickly soon
-    common commonest typical usual biggest major started starting founded began introduced measure
-    measured measuring run running
-    """
+# "it" that points at nothing: "is it true ...", "is it worth ...", "it's possible to ...".
+_EXPLETIVE_AFTER_IT = word_set(
+    "true possible worth necessary ok okay better best wise important right normal fair safe common "
+    "usual hard easy likely unusual essential needed required advisable sensible"
 )
+# Nouns that "this"/"that" can point with without naming anything ("is this approach any good?").
+_GENERIC_NOUNS = word_set(
+    "approach method model tool framework idea technique process thing programme program guide study "
+    "document report paper protocol strategy one"
+)
+_NOT_ANAPHORIC_ONE = word_set("no any every which each the this that another no-one")
+_IMPERATIVES = word_set("tell explain describe show give list summarise summarize define")
+_ORDINALS = word_set("first second third fourth fifth last next final other")
+_COUNTS = word_set("two three four five six seven eight nine ten twelve 2 3 4 5 6 7 8 9 10 12")
+# The preposition that ties the topic to the aspect a question asks about.
+_PREPOSITION_AFTER = {
+    **dict.fromkeys(
+        word_set("catch catches problem problems issue issues trouble wrong do start begin begun started"),
+        "with",
+    ),
+    **dict.fromkeys(word_set("evidence support case rationale"), "for"),
+    **dict.fromkeys(word_set("comments comment feedback views consultation objections"), "on"),
+    **dict.fromkeys(word_set("say says said think thinks more"), "about"),
+}
+DEFAULT_PREPOSITION = "of"  # "the pitfalls of ...", "the limits of ...", "the history of ..."
 MAX_DEPTH = 3  # how many earlier follow-ups are unwound to find the topic
 
 
-def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text)
+def _lower(word: str) -> str:
+    return word.lower().replace("\u2019", "'")
 
 
 def _is_content(word: str) -> bool:
-    lower = word.lower().replace("\u2019", "'")
+    lower = _lower(word)
     return lower not in STOPWORDS and lower not in ASPECT_WORDS and lower not in ANAPHORS and len(lower) > 1
 
 
-def _anaphor(tokens: list[str]) -> int | None:
-    """Index of the first pronoun that points back at the conversation, if any.
+def _own_referent(words: list[str], end: int) -> bool:
+    """Whether the question names something itself before word `end` for a pronoun to point at.
 
-    A pronoun after a topic word most likely points at that word ("What is Lean and does it
-    work?"), so only pronouns before any topic word count.
+    "What is Lean and is it effective?" (a name) and "What is a run chart and how do I read it?"
+    (a topic before "and") keep their pronoun; "what do the authors say could go wrong with it?" does not.
     """
-    lowered = [t.lower() for t in tokens]
+    lowered = [_lower(w) for w in words[:end]]
+    if any(w[:1].isupper() and w != "I" and _lower(w) not in STOPWORDS for w in words[1:end]):
+        return True
+    if "and" in lowered or "but" in lowered:
+        cut = max(i for i, w in enumerate(lowered) if w in ("and", "but"))
+        return any(_is_content(w) for w in words[:cut])
+    return False
+
+
+def _that_is_pronoun(lowered: list[str], i: int) -> bool:
+    before = lowered[i - 1] if i else ""
+    after = lowered[i + 1] if i + 1 < len(lowered) else ""
+    return (
+        i == 0
+        or not after
+        or before in _THAT_PRONOUN_AFTER
+        or after in VERBS
+        or (after in AUXILIARIES and after not in ("'s",))
+    )
+
+
+def _reference(words: list[str]) -> tuple[int, int, str] | None:
+    """The first expression pointing back at the conversation: (first word, end word, kind), if any."""
+    lowered = [_lower(w) for w in words]
+    n = len(words)
     for i, word in enumerate(lowered):
-        if _is_content(tokens[i]) and word != "that":
+        nxt = lowered[i + 1] if i + 1 < n else ""
+        if word == "the" and nxt in _ORDINALS and i + 2 < n and lowered[i + 2] == "one":
+            return i, i + 3, "ordinal"
+        if word in ("this", "that", "these", "those") and nxt in _GENERIC_NOUNS:
+            return i, i + 2, "phrase"
+        if word not in ANAPHORS and word != "that":
+            continue
+        if _own_referent(words, i):
             return None
-        if word in ANAPHORS:
-            return i
-        if word == "that":
-            before = lowered[i - 1] if i else ""
-            after = lowered[i + 1] if i + 1 < len(lowered) else ""
-            if i == 0 or not after or before in _THAT_PRONOUN_AFTER or after in _THAT_PRONOUN_BEFORE:
-                return i
+        if word == "that" and not _that_is_pronoun(lowered, i):
+            continue
+        if word in ("this", "these", "those") and nxt and _is_content(words[i + 1]):
+            continue  # a determiner of another noun: "this ward"
+        if word == "it" and (
+            nxt in _EXPLETIVE_AFTER_IT
+            or (i and lowered[i - 1] in ("is", "was") and nxt in _EXPLETIVE_AFTER_IT)
+        ):
+            continue
+        if (
+            word == "it"
+            and nxt in ("is", "'s", "was")
+            and i + 2 < n
+            and lowered[i + 2] in _EXPLETIVE_AFTER_IT
+        ):
+            continue
+        if word == "one" and (
+            not i or lowered[i - 1] in _NOT_ANAPHORIC_ONE or (nxt and nxt not in PREPOSITIONS)
+        ):
+            continue  # "no one", "which one", "one of them": not a stand-in for the topic
+        if word == "there" and not (i and lowered[i - 1] in ("in", "from", "inside")):
+            continue
+        if word == "it" and i and lowered[i - 1] == "worth" and "it" in lowered[: i - 1]:
+            first = lowered.index("it")  # "is it worth it?": the topic takes the first "it"
+            return first, first + 1, "it"
+        if word in ("its", "their"):
+            return i, i + 1, "possessive"
+        if word in ("he", "she", "him", "her", "his"):
+            return i, i + 1, "person"
+        return i, i + 1, word
     return None
 
 
 def is_followup(question: str) -> bool:
     """Whether `question` leans on an earlier turn to be understood."""
-    text = question.strip()
-    tokens = _tokens(text)
-    if not tokens:
+    rest, opened = strip_opener(question)
+    words = words_of(rest)
+    if not words:
         return False
-    if _CONTINUATION.match(text) or _WHAT_ABOUT.match(text) or _PREPOSITION_START.match(text):
+    if opened or _WHAT_ABOUT.match(rest) or _PREPOSITION_START.match(rest) or _WHY.match(rest):
         return True
-    if _anaphor(tokens) is not None:
+    if _reference(words) is not None:
         return True
-    return not any(_is_content(t) for t in tokens)  # only aspect words: "what are the pitfalls?"
+    return not any(_is_content(w) for w in words)  # only aspect words: "what are the pitfalls?"
 
 
 def key_phrase(question: str) -> str:
-    """The span of `question` from its first to its last topic word ("Model for Improvement")."""
-    tokens = _tokens(question)
-    content = [i for i, t in enumerate(tokens) if _is_content(t)]
-    if not content:
-        return ""
-    return " ".join(tokens[content[0] : content[-1] + 1])
+    """The topic of `question` as a noun phrase ("the Model for Improvement"), or "" when it names none."""
+    topic = topic_of(question)
+    return topic.phrase if topic else ""
+
+
+def _sentence(text: str) -> str:
+    """`text` as a question: first letter up, one question mark, single spaces."""
+    text = " ".join(core(text).split())
+    text = re.sub(r"\s+([,;:])", r"\1", text)
+    if not text:
+        return text
+    mark = "." if _lower(text.split()[0]) in _IMPERATIVES else "?"  # "Tell me more about X."
+    return text[:1].upper() + text[1:] + mark
 
 
 def _lower_first(text: str) -> str:
-    """Lower-case an opening capital, but not an acronym ("In Wales" -> "in Wales", "NHS" stays)."""
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+    """Lower-case an opening capital, but not an acronym or a name-like word ("NHS", "I")."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper() and text[1] != " ":
         return text[0].lower() + text[1:]
     return text
 
 
-def _core(question: str) -> str:
-    return question.strip().rstrip("?.!").strip()
-
-
-def _standalone_topic(history: Sequence[Turn], depth: int = 0) -> str:
+def _standalone_earlier(history: Sequence[Turn], depth: int) -> str:
     """The last question of `history`, itself made standalone."""
-    if not history:
-        return ""
     earlier = history[-1].question.strip()
     if depth < MAX_DEPTH and is_followup(earlier):
         return rewrite_followup(earlier, history[:-1], _depth=depth + 1)
     return earlier
+
+
+def _attach(earlier: str, fragment: str) -> str:
+    """The earlier question with a phrase added, replacing a short closing phrase with the same preposition."""
+    base = core(earlier)
+    first = fragment.split()[0].lower()
+    tail = re.search(rf"\s{re.escape(first)}\s+([^?]*)$", base, re.IGNORECASE)
+    if (
+        tail
+        and len(tail.group(1).split()) <= 4
+        and not any(_lower(w) in VERBS for w in words_of(tail.group(1)))
+    ):
+        base = base[: tail.start()]  # "... in R" + "and in Python?" -> "... in Python"
+    return f"{base} {_lower_first(fragment)}"
+
+
+def _substitute(earlier: str, topic: Topic, replacement: str) -> str | None:
+    """The earlier question asked of `replacement` instead of its topic ("What are run charts?")."""
+    base = core(earlier)
+    # Only the noun phrase before the topic's first preposition gives way: "the dice game in the
+    # deck" + "what about the version ...?" keeps "in the deck".
+    phrase = _before_preposition(topic.phrase)
+    start = base.find(phrase)
+    if topic.clause or start < 0:
+        return None
+    before, after = base[:start], base[start + len(phrase) :]
+    plural = _plural_phrase(replacement)
+    swaps = {"is": "are", "are": "is", "does": "do", "do": "does", "was": "were", "were": "was"}
+    match = re.search(r"(\b\w+)(\s+)$", before)
+    if match and match.group(1).lower() in swaps:
+        verb = match.group(1).lower()
+        wanted = (
+            {"is": "are", "does": "do", "was": "were"}.get(verb, verb)
+            if plural
+            else {"are": "is", "do": "does", "were": "was"}.get(verb, verb)
+        )
+        cased = wanted if match.group(1).islower() else wanted.capitalize()
+        before = before[: match.start(1)] + cased + match.group(2)
+    before = re.sub(r"\bwhat's\s+$", "what are " if plural else "what's ", before, flags=re.IGNORECASE)
+    return f"{before}{replacement}{after}"
+
+
+def _before_preposition(phrase: str) -> str:
+    """`phrase` up to its first preposition, unless that sits inside a name ("Model for Improvement")."""
+    words = phrase.split()
+    for i in range(1, len(words) - 1):
+        inside_name = words[i - 1][:1].isupper() and words[i + 1][:1].isupper()
+        if words[i].lower() in PREPOSITIONS and not inside_name:
+            return " ".join(words[:i])
+    return phrase
+
+
+def _plural_phrase(phrase: str) -> bool:
+    words = [w for w in words_of(phrase) if _lower(w) not in PREPOSITIONS]
+    head = words_of(re.split(r"\s(?:of|in|for|with|on|to)\s", phrase)[0])
+    last = head[-1] if head else (words[-1] if words else "")
+    return bool(re.search(r"(?<![su'])s$", last)) and not last.endswith(("ss", "us", "is"))
+
+
+def _indefinite(topic: Topic) -> str:
+    phrase = topic.phrase
+    match = re.match(r"^the\s+([a-z])", phrase)
+    if match:
+        return ("an " if match.group(1) in "aeiou" else "a ") + phrase[4:]
+    return phrase
+
+
+def _plural(topic: Topic) -> str:
+    """The topic as a plural noun phrase ("a safety huddle" -> "safety huddles") where that is plain."""
+    match = re.match(r"^an?\s+(.+)$", topic.phrase)
+    if not match or not match.group(1).endswith(topic.head):
+        return topic.phrase
+    body = match.group(1)
+    head = topic.head
+    plural = (
+        head[:-1] + "ies"
+        if re.search(r"[^aeiou]y$", head)
+        else head + ("es" if head.endswith(("s", "x", "ch", "sh")) else "s")
+    )
+    return body[: -len(head)] + plural
+
+
+def _item_noun(history: Sequence[Turn], earlier: str) -> str:
+    """The things the earlier turn counted ("eight steps" -> "step"), for "the first one"."""
+    for text in (earlier, history[-1].answer):
+        match = re.search(rf"\b(?:{'|'.join(_COUNTS)})\s+([a-z]+s)\b", text, re.IGNORECASE)
+        if match:
+            return match.group(1)[:-1]
+    return ""
+
+
+def _replace_reference(
+    rest: str,
+    words: list[str],
+    ref: tuple[int, int, str],
+    topic: Topic,
+    history: Sequence[Turn],
+    earlier: str,
+) -> str | None:
+    start, end, kind = ref
+    spans = [m.span() for m in WORD.finditer(rest)]
+    lo, hi = spans[start][0], spans[end - 1][1]
+    lowered = [_lower(w) for w in words]
+    if kind == "possessive":
+        # "what are its main limits in practice?" -> "what are the main limits of X in practice?"
+        stop = end
+        while (
+            stop < len(words)
+            and lowered[stop] not in PREPOSITIONS
+            and lowered[stop] not in AUXILIARIES
+            and (lowered[stop] not in VERBS or stop == end)
+            and lowered[stop] not in WH_WORDS
+            and lowered[stop] != "and"
+        ):
+            stop += 1
+        if stop == end:
+            return None
+        noun_end = spans[stop - 1][1]
+        return f"{rest[:lo]}the {rest[spans[end][0] : noun_end]} of {topic.phrase}{rest[noun_end:]}"
+    if kind == "person":
+        if not topic.person:
+            return None
+        replacement = (
+            f"{topic.person}'s"
+            if lowered[start] == "his"
+            or (lowered[start] == "her" and end < len(words) and _is_content(words[end]))
+            else topic.person
+        )
+    elif kind == "ordinal":
+        item = _item_noun(history, earlier)
+        ordinal = words[start + 1]
+        if item:
+            replacement = f"the {ordinal} {item} of {topic.phrase}"
+        elif topic.plural:
+            replacement = f"the {ordinal} of {topic.phrase}"
+        else:
+            replacement = f"the {ordinal} one in {topic.phrase}"
+    elif kind in ("they", "them") and not topic.plural and topic.authored:
+        replacement = f"the authors of {topic.phrase}"
+    elif kind in ("they", "them") and not topic.plural:
+        replacement = _plural(topic)  # "how often should we do them?" after "What is a safety huddle?"
+    elif kind == "one":
+        replacement = _indefinite(topic)
+    else:
+        replacement = topic.phrase
+    return rest[:lo] + replacement + rest[hi:]
+
+
+def _attach_aspect(rest: str, words: list[str], topic: Topic) -> str:
+    """`rest` with the topic after the aspect it asks about, or at the end."""
+    spans = [m.span() for m in WORD.finditer(rest)]
+    lowered = [_lower(w) for w in words]
+    at = None
+    for i in range(len(words) - 1, -1, -1):
+        if lowered[i] in _PREPOSITION_AFTER or (lowered[i] in ASPECT_WORDS and i == len(words) - 1):
+            at = i
+            break
+    if at is None:
+        at = len(words) - 1
+    word = lowered[at]
+    preposition = _PREPOSITION_AFTER.get(word, DEFAULT_PREPOSITION)
+    if preposition == "with" and at + 1 < len(words) and lowered[at + 1] == "with":
+        return rest  # "what's the problem with ..." already ties itself to something
+    if word not in ASPECT_WORDS and word not in _PREPOSITION_AFTER:
+        preposition = "with" if word in VERBS or word in STOPWORDS else "in"
+    cut = spans[at][1]
+    return f"{core(rest[:cut])} {preposition} {topic.phrase}{core(rest[cut:])}"
 
 
 def rewrite_followup(question: str, history: Sequence[Turn], *, _depth: int = 0) -> str:
@@ -136,31 +383,47 @@ def rewrite_followup(question: str, history: Sequence[Turn], *, _depth: int = 0)
     text = question.strip()
     if not history or not is_followup(text):
         return text
-    earlier = _standalone_topic(history, _depth)
-    topic = key_phrase(earlier)
-    if not topic:
+    earlier = _standalone_earlier(history, _depth)
+    topic = topic_of(earlier) or answer_topic(history[-1].answer)
+    if topic is None:
         return text
-    if set(content_terms(topic)) <= set(content_terms(text)):
+    if set(content_terms(topic.phrase)) <= set(content_terms(text)):
         return text  # the follow-up already names the topic
+    rest, opened = strip_opener(text)
+    rest = core(rest)
+    words = words_of(rest)
 
-    continuation = _CONTINUATION.match(text)
-    rest = text[continuation.end() :] if continuation else text
+    if _WHY.match(rest):
+        if words_of(earlier)[:1] and _lower(words_of(earlier)[0]) in AUXILIARIES:
+            return _sentence(f"Why {_lower_first(core(earlier))}")  # "Does X work?" -> "Why does X work?"
+        return _sentence(f"{core(earlier)}, and {rest.lower()}")
     what_about = _WHAT_ABOUT.match(rest)
-    tokens = _tokens(rest)
-    pronoun = _anaphor(tokens)
-    if what_about:
-        # "what about SPC charts?" after "What is a run chart?"
-        return f"{_core(earlier)}: what about {_core(rest[what_about.end() :])}?"
-    if pronoun is not None and not (pronoun + 1 < len(tokens) and _is_content(tokens[pronoun + 1])):
-        # "who wrote that?" -> "who wrote Model for Improvement?"; possessives keep their meaning
-        word = tokens[pronoun]
-        replacement = f"{topic}'s" if word.lower() in ("its", "their", "his", "her") else topic
-        match = list(re.finditer(rf"\b{re.escape(word)}\b", rest))[0]
-        rewritten = rest[: match.start()] + replacement + rest[match.end() :]
-        return rewritten[0].upper() + rewritten[1:]
-    if (continuation or _PREPOSITION_START.match(rest)) and not _WH_OR_AUX.match(rest):
-        # "and in primary care?" -> "How do I run a PDSA cycle in primary care?"
-        return f"{_core(earlier)} {_lower_first(_core(rest))}?"
-    # "what are the pitfalls?", "is this approach evidence-based?"
-    core = _core(rest)
-    return f"{core[0].upper()}{core[1:]} ({topic})?"
+    if what_about or (opened and words and not _WH_OR_AUX(words[0]) and not _PREPOSITION_START.match(rest)):
+        thing = core(rest[what_about.end() :] if what_about else rest)
+        if thing and _PREPOSITION_START.match(thing):
+            return _sentence(_attach(earlier, thing))
+        ref = _reference(words_of(thing))
+        if thing and ref is None:
+            swapped = _substitute(earlier, topic, thing)
+            if swapped:
+                return _sentence(swapped)
+        if thing and ref is not None:
+            resolved = _replace_reference(thing, words_of(thing), ref, topic, history, earlier)
+            if resolved:
+                return _sentence(f"What about {resolved}")
+        return _sentence(f"{core(earlier)}, and what about {thing}") if thing else text
+    if _PREPOSITION_START.match(rest):
+        return _sentence(_attach(earlier, rest))  # "in primary care?" -> "How do I run ... in primary care?"
+    ref = _reference(words)
+    if ref is not None:
+        resolved = _replace_reference(rest, words, ref, topic, history, earlier)
+        if resolved:
+            return _sentence(resolved)
+    if opened and _COPULA_DEFINITION.match(rest) and any(_is_content(w) for w in words[2:]):
+        return text  # "and what is a run chart?": a new question after all
+    return _sentence(_attach_aspect(rest, words, topic))
+
+
+def _WH_OR_AUX(word: str) -> bool:
+    lower = _lower(word)
+    return lower in WH_WORDS or lower in AUXILIARIES or lower.split("'")[0] in WH_WORDS

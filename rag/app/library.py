@@ -12,6 +12,7 @@ from rag.app.uploads import delete_upload, save_uploads
 from rag.app.view import source_name
 from rag.errors import ChangeGuideError
 from rag.ingest.details import format_duration
+from rag.ingest.status import describe as ingest_status_text  # noqa: F401  # shown on the page (the CLI uses it too)
 from rag.types import Filters
 
 if TYPE_CHECKING:
@@ -210,7 +211,8 @@ def add_documents(
     """
     require_librarian(visitor, "add documents")
     saved = save_uploads(files, settings)
-    report = engine.ingest(saved.paths, progress=progress) if saved.paths else None
+    label = f"upload ({len(saved.paths)} file{'s' if len(saved.paths) != 1 else ''})"
+    report = engine.ingest(saved.paths, progress=progress, label=label) if saved.paths else None
     return ingest_summary(report, saved.rejected)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from rag.errors import ChangeGuideError
 
 # Modules that each define `register(subparsers)`; a subcommand sets `func(args, settings) -> int`.
-COMMAND_MODULES = ("rag.cli.ingest", "rag.cli.ask", "rag.cli.evaluate")
+COMMAND_MODULES = ("rag.cli.ingest", "rag.cli.ask", "rag.cli.chat", "rag.cli.evaluate")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 

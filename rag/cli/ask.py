@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from rag.answer.display import clean
 from rag.answer.layout import answer_layout, has_points, markers, source_heading
 from rag.cli import EXIT_OK, add_index_argument
+from rag.cli.history import load_history
 from rag.config import Settings
 from rag.errors import IndexNotFoundError, InvalidQuestionError
 from rag.types import Filters, KeySource
@@ -48,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ask.add_argument(
         "--topic", action="append", default=[], metavar="T", help="search only this topic; repeatable"
+    )
+    ask.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help="earlier turns of the conversation (a JSON list of {question, answer}, oldest first), "
+        "so QUESTION can be a follow-up",
     )
     ask.set_defaults(func=run_ask)
 
@@ -92,6 +100,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import ChangeGuide
 
     _check_question(args.question, settings)
+    history = load_history(args.history) if args.history else ()
     if args.k is not None and args.k < 1:
         raise InvalidQuestionError(f"--k must be at least 1, got {args.k}.")
     index_dir = Path(settings.index.dir).expanduser()
@@ -103,7 +112,11 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     try:
         filters = Filters(doc_ids=_resolve_docs(engine, args.doc), topics=frozenset(args.topic))
         answer = engine.ask(
-            args.question, filters=None if filters.is_empty() else filters, k=args.k, backend=args.backend
+            args.question,
+            history=history,
+            filters=None if filters.is_empty() else filters,
+            k=args.k,
+            backend=args.backend,
         )
         cited = {c.doc_id for c in answer.citations}
         sources = {r.doc_id: KeySource.all_in(r.meta) for r in engine.documents() if r.doc_id in cited}

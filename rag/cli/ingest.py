@@ -1,4 +1,4 @@
-"""`changeguide ingest`, `changeguide docs list|remove` and `changeguide index stats`."""
+"""`changeguide ingest`, `changeguide docs list|remove` and `changeguide index stats|verify`."""
 
 from __future__ import annotations
 
@@ -53,6 +53,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.add_argument("--json", action="store_true", help="print JSON")
     add_index_argument(stats)
     stats.set_defaults(func=run_index_stats)
+    verify = index_actions.add_parser(
+        "verify",
+        help="check that the registry, Chroma and BM25 agree (after a crash, say)",
+        description="Repair a change a killed process left half done, then compare the registry, "
+        "Chroma and the BM25 index chunk by chunk. Exit 0 when they agree, 1 when they do not.",
+    )
+    add_index_argument(verify)
+    verify.set_defaults(func=run_index_verify)
+    status = index_actions.add_parser(
+        "status", help="the ingest running on this library (from any process) and the batches queued"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    add_index_argument(status)
+    status.set_defaults(func=run_index_status)
 
 
 def _open_index(settings: Settings, *, create: bool) -> Index:
@@ -64,7 +78,7 @@ def _open_index(settings: Settings, *, create: bool) -> Index:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.embedding import make_embedder
     from rag.ingest.pipeline import ingest_paths
 
     index = _open_index(settings, create=True)
@@ -87,7 +101,7 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.refresh()
 
     try:
-        embedder = _LazyEmbedder(lambda: SentenceTransformerEmbedder(settings.embedding))
+        embedder = _LazyEmbedder(lambda: make_embedder(settings.embedding))
         report = ingest_paths(args.paths, index, embedder, settings, progress=progress)
     finally:
         if bar is not None:
@@ -222,6 +236,37 @@ def run_index_stats(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for key, value in data.items():
             print(f"{key:<12} {_human_size(value) if key.endswith('bytes') else value}")
+    return EXIT_OK
+
+
+def run_index_verify(args: argparse.Namespace, settings: Settings) -> int:
+    index = _open_index(settings, create=False)
+    try:
+        problems = index.verify()
+        stats = index.stats()
+    finally:
+        index.close()
+    if problems:
+        print("\n".join(f"PROBLEM: {p}" for p in problems))
+        print(
+            f"The index at {stats.path} disagrees with itself; rebuild it (`rm -r` the folder and ingest again)."
+        )
+        return EXIT_PARTIAL
+    print(f"ok: {stats.documents} documents, {stats.chunks} chunks agree in the registry, Chroma and BM25")
+    return EXIT_OK
+
+
+def run_index_status(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.ingest.status import describe, read_status
+
+    status = read_status(Path(settings.index.dir).expanduser().resolve())
+    if args.json:
+        print(json.dumps(dataclasses.asdict(status), indent=2))
+    else:
+        print(
+            describe(status)
+            or f"No ingest is running{'; last: ' + status.outcome if status.outcome else ''}."
+        )
     return EXIT_OK
 
 

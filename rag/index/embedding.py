@@ -79,3 +79,13 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for `text` (before truncation)."""
         return len(self._model.tokenizer.tokenize(text))
+
+
+def make_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
+    """The embedder `settings.runtime` names: the int8 ONNX export or the torch model."""
+    settings = settings or EmbeddingSettings()
+    if settings.runtime == "onnx-int8":
+        from rag.index.onnx_embedding import OnnxEmbedder
+
+        return OnnxEmbedder(settings)
+    return SentenceTransformerEmbedder(settings)

@@ -74,6 +74,12 @@ class KeywordIndex:
 
     def search(self, query: str, n: int, doc_ids: Collection[str] | None = None) -> list[tuple[str, float]]:
         """Up to `n` (chunk id, BM25 score) pairs, best first; chunks sharing no term are left out."""
+        return [(cid, score) for cid, _, score in self.search_documents(query, n, doc_ids)]
+
+    def search_documents(
+        self, query: str, n: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, str, float]]:
+        """Like `search`, with each hit's document id: (chunk id, document id, BM25 score)."""
         if self._retriever is None or n <= 0 or (doc_ids is not None and not doc_ids):
             return []
         with self._stem_lock:
@@ -93,7 +99,7 @@ class KeywordIndex:
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(self.chunk_ids[i], self.doc_ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def save(self, path: Path) -> None:
         """Write the index to `path`, replacing any earlier one there as a whole."""
@@ -126,6 +132,10 @@ class KeywordIndex:
                 ids = json.load(f)
             retriever = bm25s.BM25.load(path, show_progress=False) if ids["chunk_ids"] else None
             index = cls(retriever, ids["chunk_ids"], ids["doc_ids"], int(ids["generation"]))
+            # Another process may have swapped in a newer save while this one read: read the stamp again.
+            with open(path / IDS_FILE, encoding="utf-8") as f:
+                if int(json.load(f)["generation"]) != index.generation:
+                    return None
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if retriever is not None and retriever.scores["num_docs"] != len(index):

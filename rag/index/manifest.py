@@ -4,8 +4,12 @@ Layout of `settings.index.dir`:
     manifest.json      fingerprint, the settings behind it, schema version, created_at
     registry.sqlite3   documents (with their extracted text) and chunks: the source of truth
     chroma/            one Chroma collection (cosine) of chunk vectors, each tagged with its doc_id
+                       (absent when CHANGEGUIDE_INDEX__CHROMA_URL names a Chroma server)
     bm25/              the bm25s index, stamped with the registry generation it was built from
     journal.json       present only while a change is under way: which documents it touches
+    write.lock         the lock a process holds while it commits one change (or recovers)
+    ingest.lock        the lock a process holds for a whole ingest batch; later batches queue
+    ingest-status.json the running batch's progress; ingest-queue/ lists the batches waiting
 """
 
 from __future__ import annotations
@@ -23,8 +27,15 @@ REGISTRY = "registry.sqlite3"
 CHROMA = "chroma"
 BM25 = "bm25"
 JOURNAL = "journal.json"
+WRITE_LOCK = "write.lock"  # held by the one process committing a change (rag/index/filelock.py)
+INGEST_LOCK = "ingest.lock"  # held by the one process running an ingest batch; others queue
+INGEST_STATUS = "ingest-status.json"  # the running batch's progress, for every app session
+INGEST_QUEUE = "ingest-queue"  # one file per batch waiting for the ingest lock
 # Everything an index folder may hold, including the leftovers of an interrupted save.
-OWN_NAMES = {MANIFEST, REGISTRY, CHROMA, BM25, JOURNAL, f"{BM25}.new", f"{BM25}.old", f"{JOURNAL}.tmp"}
+OWN_NAMES = {
+    *(MANIFEST, REGISTRY, CHROMA, BM25, JOURNAL, f"{BM25}.new", f"{BM25}.old", f"{JOURNAL}.tmp"),
+    *(WRITE_LOCK, INGEST_LOCK, INGEST_STATUS, f"{INGEST_STATUS}.tmp", INGEST_QUEUE),
+}
 
 
 def write_atomic(path: Path, data: dict) -> None:

@@ -91,6 +91,15 @@ class DocumentRecord:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The registry as of one generation: its documents, and the keyword corpus if asked for."""
+
+    generation: int
+    records: list[DocumentRecord]
+    corpus: tuple[list[str], list[str], list[str]] | None  # chunk ids, their document ids, texts
+
+
 def _json(value: Any) -> str:
     # Front matter may hold dates and other YAML types: store their text rather than fail.
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
@@ -186,6 +195,43 @@ class Registry(DuplicateRows):
         with self._lock:
             return int(self._db.execute("SELECT value FROM state WHERE key='generation'").fetchone()[0])
 
+    def state(self, key: str) -> int | None:
+        """A counter in the state table (None if never set)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_state(self, key: str, value: int) -> None:
+        """Set a counter in the state table (it does not bump the generation)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)", (key, value))
+
+    def snapshot(self, corpus: bool = False) -> Snapshot:
+        """The generation with every document (and, with `corpus`, the keyword corpus) as of one commit.
+
+        Read in one transaction: WAL gives it a fixed view, so another process's commit lands
+        wholly before or wholly after it.
+        """
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                generation = int(
+                    self._db.execute("SELECT value FROM state WHERE key='generation'").fetchone()[0]
+                )
+                rows = self._db.execute(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY rowid")
+                records = [_record(row) for row in rows]
+                texts = None
+                if corpus:
+                    texts = self._db.execute(
+                        "SELECT id, doc_id, text FROM chunks ORDER BY doc_id, ordinal"
+                    ).fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        keyword = (
+            None if texts is None else ([r[0] for r in texts], [r[1] for r in texts], [r[2] for r in texts])
+        )
+        return Snapshot(generation, records, keyword)
+
     def records(self) -> list[DocumentRecord]:
         """Every document, in the order they were added."""
         with self._lock:
@@ -268,12 +314,6 @@ class Registry(DuplicateRows):
                 f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE doc_id=? ORDER BY ordinal", (doc_id,)
             )
             return [_chunk(row) for row in rows]
-
-    def keyword_corpus(self) -> tuple[list[str], list[str], list[str]]:
-        """Chunk ids, their document ids and texts, in a stable order, for building BM25."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, doc_id, text FROM chunks ORDER BY doc_id, ordinal").fetchall()
-        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ from collections import defaultdict
 
 from rag.errors import IngestError
 
-INSTALL_HINT = "install Tesseract: sudo apt-get install tesseract-ocr tesseract-ocr-eng (or scripts/ensure_ocr.sh)"
+INSTALL_HINT = (
+    "install Tesseract: sudo apt-get install tesseract-ocr tesseract-ocr-eng (or scripts/ensure_ocr.sh)"
+)
 # Tesseract's documentation recommends at least 300 dpi for body text.
 OCR_DPI = 300
 OCR_LANGUAGE = "eng"

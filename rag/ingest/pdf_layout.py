@@ -102,7 +102,13 @@ class Line:
 
     def __post_init__(self) -> None:
         first = self.spans[0]
-        self.x0, self.x1, self.bottom, self.top, self.size = first.x0, first.x1, first.bottom, first.top, first.size
+        self.x0, self.x1, self.bottom, self.top, self.size = (
+            first.x0,
+            first.x1,
+            first.bottom,
+            first.top,
+            first.size,
+        )
         for span in self.spans[1:]:
             self.add(span)
 

@@ -171,7 +171,11 @@ def _title_lines(header: list[Line], slots: list[tuple[float, float]]) -> int:
     centre = (left + right) / 2
     for k in range(len(header) - 1, -1, -1):
         line = header[k]
-        if len(slots) >= 4 and len(line.spans) == 1 and abs((line.x0 + line.x1) / 2 - centre) < 0.05 * (right - left):
+        if (
+            len(slots) >= 4
+            and len(line.spans) == 1
+            and abs((line.x0 + line.x1) / 2 - centre) < 0.05 * (right - left)
+        ):
             return k + 1
     return 0
 
@@ -251,8 +255,10 @@ def _side_by_side(labels: list[str]) -> list[list[int]]:
     """Column groups of tables printed side by side (the same labels repeating), else one group."""
     n = len(labels)
     for period in range(2, n // 2 + 1):
-        if n % period == 0 and any(labels[:period]) and all(
-            labels[i] == labels[i % period] for i in range(n)
+        if (
+            n % period == 0
+            and any(labels[:period])
+            and all(labels[i] == labels[i % period] for i in range(n))
         ):
             return [list(range(k, k + period)) for k in range(0, n, period)]
     return [list(range(n))]

@@ -20,7 +20,9 @@ CHROME_ZONE = 0.12
 # (2 in documents of up to 4 pages), is a running header or footer.
 CHROME_PAGE_SHARE = 0.3
 # A page number alone: "12", "- 12 -", "Page 3", "Page 3 of 48", "iv".
-_PAGE_NUMBER = re.compile(r"^[\W_]*(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?[\W_]*$", re.I)
+_PAGE_NUMBER = re.compile(
+    r"^[\W_]*(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?[\W_]*$", re.I
+)
 # Lines set smaller than this share of their region's body size, at its bottom, are footnotes.
 FOOTNOTE_SHARE = 0.9
 # A vertical gap between lines wider than this many line heights separates paragraphs.
@@ -158,7 +160,7 @@ def _continues_sentence(before: str, after: str) -> bool:
     """Whether text broken at a column or region edge goes on mid-sentence."""
     last = before.rstrip()[-1:]
     first = after.lstrip()[:1]
-    return last == "-" or (bool(last) and last not in ".!?:;\"”)" and first.islower())
+    return last == "-" or (bool(last) and last not in '.!?:;"”)' and first.islower())
 
 
 def join_hyphenated(texts: list[str]) -> list[str]:

@@ -8,10 +8,7 @@ everything besides embedding stays off the critical path.
 
 from __future__ import annotations
 
-import errno
-import fnmatch
 import hashlib
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -29,16 +26,17 @@ from rag.index.duplicates import signatures
 from rag.index.embedding import Embedder
 from rag.ingest.chunking import chunk_document
 from rag.ingest.details import FileDetails, file_details
-from rag.ingest.loaders import SUPPORTED_EXTENSIONS, loader_for
+from rag.ingest.discovery import discover
+from rag.ingest.loaders import loader_for
 from rag.ingest.loaders.base import one_line
+from rag.ingest.status import finish as finish_status
+from rag.ingest.status import ingest_slot
 from rag.types import Chunk, SourceDocument
 
 if TYPE_CHECKING:
     from rag.index.store import Index
 
 MB = 1024 * 1024
-# A folder may list file-name globs its ingest should pass over (e.g. a catalogue README).
-IGNORE_FILE = ".changeguideignore"
 PREFETCH = 2  # files parsed ahead of the one being embedded; more only holds more text in memory
 EMBED_BATCH = 256  # chunk texts per embed_batch call (the embedder batches further inside)
 
@@ -128,8 +126,13 @@ def ingest_paths(
     embedder: Embedder,
     settings: Settings,
     progress: ProgressCallback | None = None,
+    label: str = "changeguide ingest",
 ) -> IngestReport:
     """Add new files, replace changed ones and leave unchanged ones alone.
+
+    One batch per library at a time, from any process: a second waits, queued, for the first
+    (rag/ingest/status.py), whose progress every process can read. Each document is committed
+    as soon as it is embedded, so questions elsewhere see the batch grow document by document.
 
     Args:
         paths: files and folders (searched recursively; hidden files are ignored).
@@ -137,10 +140,27 @@ def ingest_paths(
         embedder: turns chunk texts into vectors.
         settings: ingestion limits and chunking settings.
         progress: called with an `IngestEvent` as each file moves through the stages.
+        label: what started the batch, shown with its progress (e.g. "upload (3 files)").
 
     Raises:
         IndexError_: the index itself failed (per-file problems are reported, not raised).
     """
+    with ingest_slot(index.path, label) as status:
+        index.refresh(wait=True)  # files another process added meanwhile are then unchanged
+
+        def report_progress(event: IngestEvent) -> None:
+            status.update(event)
+            if progress is not None:
+                progress(event)
+
+        report = _ingest(paths, index, embedder, settings, report_progress)
+        finish_status(status, report)
+    return report
+
+
+def _ingest(
+    paths: Sequence[Path], index: Index, embedder: Embedder, settings: Settings, progress: ProgressCallback
+) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
     # Never ingest the index itself (e.g. `changeguide ingest .` with the default data/index).
@@ -150,19 +170,18 @@ def ingest_paths(
     counters = _Progress(started=started)
 
     def emit(i: int, source: str, stage: Stage) -> None:
-        if progress is not None:
-            progress(
-                IngestEvent(
-                    index=i + 1,
-                    total=total,
-                    path=source,
-                    stage=stage,
-                    chunks_done=counters.chunks_done,
-                    bytes_done=counters.bytes_done,
-                    bytes_total=counters.bytes_total,
-                    elapsed=time.perf_counter() - started,
-                )
+        progress(
+            IngestEvent(
+                index=i + 1,
+                total=total,
+                path=source,
+                stage=stage,
+                chunks_done=counters.chunks_done,
+                bytes_done=counters.bytes_done,
+                bytes_total=counters.bytes_total,
+                elapsed=time.perf_counter() - started,
             )
+        )
 
     # Cheap checks first, in order: guards and the unchanged fast path never parse a file.
     queue: list[tuple[int, Path, str | None]] = []  # (position, path, doc_id it replaces)
@@ -302,95 +321,3 @@ def _guard_and_hash(path: Path, settings: Settings) -> str:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         raise IngestError(f"cannot read file: {exc.strerror or exc}") from exc
-
-
-def discover(paths: Sequence[Path], report: IngestReport, exclude: Sequence[Path] = ()) -> list[Path]:
-    """Resolved, de-duplicated files to ingest, in order; problems go into `report`.
-
-    A named file that is missing, a symlink loop or of an unsupported type is a failure;
-    inside a folder, unsupported files and files matching the folder's `.changeguideignore`
-    globs are skipped (a glob ending in "/" skips a subfolder whole, reported once), and hidden
-    files and folders and the `exclude` folders are ignored.
-    """
-    found: list[Path] = []
-    seen: set[Path] = set()
-    failed: set[str] = set()
-
-    def take(path: Path, named: bool) -> None:
-        try:
-            resolved = _resolve(path)
-        except IngestError as exc:
-            if str(path) not in failed:  # a file named and also inside a named folder: report once
-                failed.add(str(path))
-                report.failed.append((str(path), str(exc)))
-            return
-        if resolved.is_dir():
-            if named:
-                _walk(resolved, take, lambda p, why: report.skipped.append((str(p), why)), set(exclude))
-            return
-        if resolved in seen:
-            return
-        if resolved.suffix.lower() not in SUPPORTED_EXTENSIONS:
-            reason = f"unsupported file type {resolved.suffix or '(no extension)'}"
-            if named:
-                supported = " ".join(sorted(SUPPORTED_EXTENSIONS))
-                report.failed.append((str(resolved), f"{reason} (supported: {supported})"))
-            else:
-                report.skipped.append((str(resolved), reason))
-            return
-        seen.add(resolved)
-        found.append(resolved)
-
-    for path in paths:
-        take(Path(path).expanduser(), named=True)
-    return found
-
-
-def _walk(
-    folder: Path, take: Callable[[Path, bool], None], skip: Callable[[Path, str], None], exclude: set[Path]
-) -> None:
-    if folder in exclude:
-        return
-    for root, dirs, files in os.walk(folder):  # symlinked folders are not followed: no cycles
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root) / d not in exclude)
-        ignored = _ignore_patterns(Path(root))
-        # A pattern ending in "/" names subfolders: each is passed over whole, in one report line.
-        folders = [p.rstrip("/") for p in ignored if p.endswith("/")]
-        for name in [d for d in dirs if any(fnmatch.fnmatchcase(d, pattern) for pattern in folders)]:
-            dirs.remove(name)
-            skip(Path(root) / name, f"folder ignored by {IGNORE_FILE}")
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in ignored):
-                skip(Path(root) / name, f"ignored by {IGNORE_FILE}")
-            else:
-                take(Path(root) / name, False)
-
-
-def _ignore_patterns(folder: Path) -> list[str]:
-    """Patterns listed in the folder's ignore file (one glob a line, # comments; "name/" = a subfolder)."""
-    try:
-        lines = (folder / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _resolve(path: Path) -> Path:
-    """The real path of an existing file or folder.
-
-    Raises:
-        IngestError: missing path, broken link or symlink loop.
-    """
-    try:
-        return path.resolve(strict=True)
-    except FileNotFoundError as exc:
-        reason = "broken symbolic link" if path.is_symlink() else "no such file or directory"
-        raise IngestError(reason) from exc
-    except RuntimeError as exc:  # Python 3.11 reports a symlink loop as RuntimeError
-        raise IngestError("symbolic link loop") from exc
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise IngestError("symbolic link loop") from exc
-        raise IngestError(f"cannot access: {exc.strerror or exc}") from exc

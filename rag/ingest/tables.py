@@ -46,9 +46,7 @@ def render_row(labels: Sequence[str], cells: Sequence[str]) -> str:
     return text
 
 
-def render_table(
-    rows: Sequence[Sequence[str]], n_header_rows: int, caption: str | None = None
-) -> str:
+def render_table(rows: Sequence[Sequence[str]], n_header_rows: int, caption: str | None = None) -> str:
     """The table as lines: the caption (if any), then one line per body row."""
     width = max((len(r) for r in rows), default=0)
     labels = column_labels(rows[:n_header_rows], width)

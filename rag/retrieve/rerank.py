@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -86,6 +86,11 @@ class FeatureReranker:
                 self._profiles.update(zip(missing, vectors, strict=True))
         with self._profiles_lock:
             return np.stack([self._profiles[d] for d in doc_ids])
+
+    def forget_others(self, doc_ids: Collection[str]) -> None:
+        """Drop the profiles of documents not in `doc_ids` (the engine calls it when the library changed)."""
+        with self._profiles_lock:
+            self._profiles = {d: v for d, v in self._profiles.items() if d in doc_ids}
 
     def warm(self, batch_size: int = 256) -> int:
         """Embed the profile of every document not yet seen, so first questions do not pay for it.

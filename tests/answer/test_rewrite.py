@@ -1,38 +1,117 @@
-"""Deterministic follow-up rewriting."""
+"""Deterministic follow-up rewriting: natural standalone questions, no bracketed tails."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from rag.answer.rewrite import is_followup, key_phrase, rewrite_followup
+from rag.answer.topic import topic_of
 from rag.types import Turn
 
 MFI = [Turn("What is the Model for Improvement?", "The Model for Improvement is a framework ... [1]")]
 PDSA = [Turn("How do I run a PDSA cycle?", "...")]
 SAFETY = [Turn("What is psychological safety?", "...")]
 WARD = [Turn("What is the Productive Ward?", "...")]
+WORKS = [Turn("How does the Productive Ward work?", "")]
+KOTTER = [
+    Turn("What's Kotter's model?", "Eight steps for leading organisational change, from urgency to culture.")
+]
+LEWIN = [Turn("What is Lewin's three-step model of change?", "")]
+ICS = [Turn("What are integrated care systems?", "")]
+RUN = [Turn("Does a run chart need 20 points?", "")]
+FUNNEL = [Turn("How do I make a funnel plot of length of stay in R?", "")]
+STUDY = [Turn("What is the OHDSI Keppra angioedema study about?", "")]
+GRID = [Turn("What is a power-interest grid?", "A map of stakeholders by power and interest.")]
+HUDDLE = [Turn("What is a safety huddle?", "")]
+LEAN = [Turn("How do I introduce Lean on a surgical ward?", "")]
+SHIFT = [Turn("What counts as a shift on a run chart?", "")]
+SUSTAIN = [Turn("Can the NHS Sustainability Model predict which projects last?", "")]
+EBCD = [Turn("How long does experience-based co-design take?", "")]
+GUIDE = [Turn("What does the CDC guide to infection prevention cover?", "")]
 
 
 @pytest.mark.parametrize(
     ("question", "history", "expected"),
     [
+        # a fragment joins the earlier question
         ("and in primary care?", PDSA, "How do I run a PDSA cycle in primary care?"),
         ("In mental health services?", PDSA, "How do I run a PDSA cycle in mental health services?"),
-        ("what are the pitfalls?", MFI, "What are the pitfalls (Model for Improvement)?"),
-        ("who wrote that?", MFI, "Who wrote Model for Improvement?"),
-        ("Does it work in primary care?", MFI, "Does Model for Improvement work in primary care?"),
-        ("What are its limits?", MFI, "What are Model for Improvement's limits?"),
-        ("Is this approach evidence-based?", MFI, "Is this approach evidence-based (Model for Improvement)?"),
-        ("what about run charts?", MFI, "What is the Model for Improvement: what about run charts?"),
-        # Verbs and adjectives around the pronoun do not make the question self-contained.
+        ("and for mental health wards?", WORKS, "How does the Productive Ward work for mental health wards?"),
+        ("and in Python?", FUNNEL, "How do I make a funnel plot of length of stay in Python?"),
+        # "what about X" asks the earlier question of X
+        ("what about run charts?", MFI, "What are run charts?"),
+        ("what about in Wales?", PDSA, "How do I run a PDSA cycle in Wales?"),
+        ("what about spreading it?", PDSA, "What about spreading a PDSA cycle?"),
+        # pronouns and "the first one" take the topic's place
+        ("who wrote that?", MFI, "Who wrote the Model for Improvement?"),
+        ("Does it work in primary care?", MFI, "Does the Model for Improvement work in primary care?"),
+        ("What are its limits?", MFI, "What are the limits of the Model for Improvement?"),
+        ("Is this approach evidence-based?", MFI, "Is the Model for Improvement evidence-based?"),
         ("How can I measure it in my team?", SAFETY, "How can I measure psychological safety in my team?"),
-        ("What are the common pitfalls?", MFI, "What are the common pitfalls (Model for Improvement)?"),
-        ("Who started it?", WARD, "Who started Productive Ward?"),
+        ("Who started it?", WARD, "Who started the Productive Ward?"),
+        ("how long does that take?", PDSA, "How long does a PDSA cycle take?"),
+        (
+            "and has anyone shown they actually improve outcomes?",
+            ICS,
+            "Has anyone shown integrated care systems actually improve outcomes?",
+        ),
+        (
+            "Is it true he never actually said 'refreeze'?",
+            LEWIN,
+            "Is it true Lewin never actually said 'refreeze'?",
+        ),
+        ("what's the first one?", KOTTER, "What's the first step of Kotter's model?"),
+        ("what's the catch with using one?", GRID, "What's the catch with using a power-interest grid?"),
+        (
+            "why did they pick phenytoin?",
+            STUDY,
+            "Why did the authors of the OHDSI Keppra angioedema study pick phenytoin?",
+        ),
+        (
+            "is there a checklist in there?",
+            GUIDE,
+            "Is there a checklist in the CDC guide to infection prevention?",
+        ),
+        (
+            "and what sort of model should I use for it?",
+            FUNNEL,
+            "What sort of model should I use for a funnel plot of length of stay?",
+        ),
+        ("is it worth it?", WARD, "Is the Productive Ward worth it?"),
+        ("so how often should we do them?", HUDDLE, "How often should we do safety huddles?"),
+        # the earlier question's circumstances do not become part of the topic
+        ("who invented it?", LEAN, "Who invented Lean?"),
+        ("how long does it take?", SHIFT, "How long does a shift on a run chart take?"),
+        ("what are the risks?", SUSTAIN, "What are the risks of the NHS Sustainability Model?"),
+        ("does it work for small teams?", EBCD, "Does experience-based co-design work for small teams?"),
+        # an aspect on its own gets the topic after it
+        ("what do the critics say?", HUDDLE, "What do the critics say about a safety huddle?"),
+        ("what are the pitfalls?", MFI, "What are the pitfalls of the Model for Improvement?"),
+        ("What are the common pitfalls?", MFI, "What are the common pitfalls of the Model for Improvement?"),
+        ("what's the catch?", MFI, "What's the catch with the Model for Improvement?"),
+        ("what's the evidence?", MFI, "What's the evidence for the Model for Improvement?"),
+        (
+            "ok, so what's the first thing I should do?",
+            KOTTER,
+            "What's the first thing I should do with Kotter's model?",
+        ),
+        # "why?" asks the reason for the earlier question
+        ("why?", RUN, "Why does a run chart need 20 points?"),
+        ("and why?", MFI, "What is the Model for Improvement, and why?"),
     ],
 )
-def test_followups_carry_the_earlier_key_terms(question, history, expected):
+def test_followups_read_as_natural_standalone_questions(question, history, expected):
     assert is_followup(question), f"{question!r} should be seen as a follow-up"
-    assert rewrite_followup(question, history) == expected
+    rewritten = rewrite_followup(question, history)
+    assert rewritten == expected
+    assert not re.search(r"[()\[\]]", rewritten), f"no bracketed tails: {rewritten!r}"
+    assert rewritten[0].isupper() and rewritten.endswith("?") and "??" not in rewritten, rewritten
+
+
+def test_a_request_reads_as_a_request():
+    assert rewrite_followup("tell me more", HUDDLE) == "Tell me more about a safety huddle."
 
 
 @pytest.mark.parametrize(
@@ -42,7 +121,9 @@ def test_followups_carry_the_earlier_key_terms(question, history, expected):
         "How do I read a funnel plot comparing trusts?",
         "What evidence is there that PDSA works?",  # "that" as a conjunction
         "What is Lean and is it effective in hospitals?",  # "it" points inside the question
+        "What is a run chart and how do I read it?",
         "Why do improvements decay after a project ends?",
+        "Which one of the NHS tools fits a small team?",  # "one of": not a stand-in
     ],
 )
 def test_self_contained_questions_pass_through_unchanged(question):
@@ -55,18 +136,57 @@ def test_without_history_nothing_changes():
 
 
 def test_a_chain_of_followups_keeps_the_original_topic():
-    history = [*PDSA, Turn("and in primary care?", "...")]
-    rewritten = rewrite_followup("what are the pitfalls?", history)
-    assert rewritten == "What are the pitfalls (PDSA cycle in primary care)?", rewritten
-
-
-def test_a_followup_that_names_the_topic_is_left_alone():
-    assert rewrite_followup("And the Model for Improvement's pitfalls?", MFI) == (
-        "And the Model for Improvement's pitfalls?"
+    history = [Turn("What is the NHS Sustainability Model?", ""), Turn("How do we score it?", "")]
+    assert (
+        rewrite_followup("when should we do it?", history)
+        == "When should we do the NHS Sustainability Model?"
     )
 
 
-def test_key_phrase_strips_question_words():
-    assert key_phrase("What is the Model for Improvement?") == "Model for Improvement"
-    assert key_phrase("How should I read a funnel plot?") == "read a funnel plot"
-    assert key_phrase("What are the pitfalls?") == ""
+def test_a_followup_that_names_the_topic_is_left_alone():
+    question = "And the Model for Improvement's pitfalls?"
+    assert rewrite_followup(question, MFI) == question
+
+
+def test_a_new_definition_question_after_an_opener_is_left_alone():
+    assert rewrite_followup("And what is a run chart?", MFI) == "And what is a run chart?"
+
+
+def test_the_answer_gives_the_topic_when_the_question_names_none():
+    history = [Turn("Tell me more", "The Productive Ward is a programme for releasing time to care.")]
+    assert rewrite_followup("who started it?", history) == "Who started the Productive Ward?"
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("What is the Model for Improvement?", "the Model for Improvement"),
+        ("What's Kotter's model?", "Kotter's model"),
+        ("How should I read a funnel plot?", "a funnel plot"),
+        ("How does the Productive Ward work?", "the Productive Ward"),
+        ("What does the CDC guide to infection prevention cover?", "the CDC guide to infection prevention"),
+        ("What kind of study is the OHDSI protocol?", "the OHDSI protocol"),
+        ("What is the OHDSI Keppra angioedema study about?", "the OHDSI Keppra angioedema study"),
+        (
+            "What is the FAA proposing for the Boeing 737 MAX?",
+            "what the FAA is proposing for the Boeing 737 MAX",
+        ),
+        ("What are the pitfalls?", ""),
+    ],
+)
+def test_key_phrase_is_the_topic_noun_phrase(question, phrase):
+    assert key_phrase(question) == phrase
+
+
+def test_topic_knows_plural_people_and_authored_things():
+    ics, lewin, study = (
+        topic_of(q)
+        for q in (
+            "What are integrated care systems?",
+            "What is Lewin's model?",
+            "What is the OHDSI study about?",
+        )
+    )
+    assert ics is not None and ics.plural and not ics.authored, ics
+    assert lewin is not None and lewin.person == "Lewin" and not lewin.plural, lewin
+    assert study is not None and study.authored and not study.plural, study

@@ -130,3 +130,35 @@ def test_python_m_rag_is_the_same_command(tmp_path):
         timeout=120,
     )
     assert usage.returncode == EXIT_USAGE and "PATH" in usage.stderr, usage.stderr
+
+
+def test_index_verify_says_ok_or_lists_the_problems(capsys, tmp_path, monkeypatch):
+    index = str(tmp_path / "index")
+    note = write_note(tmp_path / "note.md", "Huddles", "A short huddle starts each shift.")
+    assert run(capsys, "ingest", str(note), "--index", index)[0] == EXIT_OK
+    code, out, _ = run(capsys, "index", "verify", "--index", index)
+    assert code == EXIT_OK and out.startswith("ok: 1 documents, "), out
+
+    from rag.index.store import Index
+
+    monkeypatch.setattr(Index, "verify", lambda self: ["Chroma has 1 vectors the registry lacks"])
+    code, out, _ = run(capsys, "index", "verify", "--index", index)
+    assert code == EXIT_PARTIAL and "PROBLEM: Chroma has 1 vectors the registry lacks" in out, out
+    code, _, err = run(capsys, "index", "verify", "--index", str(tmp_path / "none"))
+    assert code == EXIT_USAGE and "There is no index" in err, err
+
+
+def test_index_status_reports_the_last_batch(capsys, tmp_path):
+    index = str(tmp_path / "index")
+    note = write_note(tmp_path / "note.md", "Huddles", "A short huddle starts each shift.")
+    assert run(capsys, "ingest", str(note), "--index", index)[0] == EXIT_OK
+    code, out, _ = run(capsys, "index", "status", "--index", index)
+    assert (
+        code == EXIT_OK
+        and out.strip() == "No ingest is running; last: added 1, updated 0, unchanged 0, failed 0."
+    ), out
+    code, out, _ = run(capsys, "index", "status", "--json", "--index", index)
+    data = json.loads(out)
+    assert data["running"] is False and data["files_total"] == 1 and data["label"] == "changeguide ingest", (
+        data
+    )

@@ -140,7 +140,9 @@ def test_starter_set_is_not_the_dev_set(starter):
 
 
 def test_style_is_one_of_the_named_styles_and_follow_ups_carry_history():
-    ok = _line(id="s", question="my ward keeps failing audits, help?", gold_sources=["x.md"], style="situation")
+    ok = _line(
+        id="s", question="my ward keeps failing audits, help?", gold_sources=["x.md"], style="situation"
+    )
     assert parse_questions([ok])[0].style == "situation"
     lines = [
         _line(id="bad", question="What?", gold_sources=["x.md"], style="rant"),

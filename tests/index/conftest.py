@@ -182,3 +182,13 @@ def assert_agree(state: DiskState) -> None:
 def stores_agree() -> Callable[[DiskState], None]:
     """`stores_agree(state)`: assert the three stores of a closed index hold the same chunks."""
     return assert_agree
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """One real Chroma server for the session (tests use their own collections or index folders)."""
+    from tests.index.chroma_server import start
+
+    server = start(tmp_path_factory.mktemp("chroma-server") / "db")
+    yield server
+    server.stop()

@@ -1,17 +1,20 @@
-"""The contract every `VectorStore` backend passes; `TestChromaVectorStore` runs it on Chroma.
+"""The contract every `VectorStore` backend passes: on embedded Chroma and on a Chroma server.
 
-To check another backend (e.g. Chroma as a server), subclass `VectorStoreContract` and
-provide a `store` fixture yielding an empty store, and a `reopen` fixture if it persists.
+To check another backend, subclass `VectorStoreContract` and provide a `store` fixture
+yielding an empty store, and a `reopen` fixture if it persists.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from rag.errors import VectorStoreUnavailableError
 from rag.index.vector_store import ChromaVectorStore, VectorStore
+from tests.index.chroma_server import free_port
 
 TEXTS = {
     "a1": ("doc-a", "Run charts show variation over time."),
@@ -76,6 +79,11 @@ class VectorStoreContract:
         assert filled.search(vectors["a1"], 5, set()) == [], "an empty filter allows nothing"
         assert len(filled.search(vectors["a1"], 50)) == 5, "n beyond the store's size returns everything"
 
+    def test_hits_carry_their_document(self, filled, vectors):
+        hits = filled.search_documents(vectors["b1"], 5)
+        assert len(hits) == 5 and all(doc == TEXTS[cid][0] for cid, doc, _ in hits), hits
+        assert [(cid, score) for cid, _, score in hits] == filled.search(vectors["b1"], 5)
+
     def test_vectors_come_back_in_the_order_asked(self, filled, vectors):
         got = filled.vectors(["c1", "a1", "b2"])
         assert np.allclose(got, np.stack([vectors["c1"], vectors["a1"], vectors["b2"]]), atol=1e-5)
@@ -117,3 +125,70 @@ class TestChromaVectorStore(VectorStoreContract):
         yield reopen
         for store in opened:
             store.close()
+
+
+class TestChromaServerVectorStore(VectorStoreContract):
+    """The same contract through `chromadb.HttpClient` against a real `chroma run` server."""
+
+    @pytest.fixture()
+    def collection(self) -> str:
+        return f"contract-{uuid.uuid4().hex[:12]}"  # one server for the session: a collection per test
+
+    @pytest.fixture()
+    def store(self, chroma_server, collection):
+        store = ChromaVectorStore(None, collection, url=chroma_server.url)
+        assert store.url == chroma_server.url
+        yield store
+        store.close()
+
+    @pytest.fixture()
+    def reopen(self, chroma_server, collection):
+        opened: list[ChromaVectorStore] = []
+
+        def reopen(store: ChromaVectorStore) -> ChromaVectorStore:
+            store.close()
+            opened.append(ChromaVectorStore(None, collection, url=chroma_server.url))
+            return opened[-1]
+
+        yield reopen
+        for store in opened:
+            store.close()
+
+    def test_a_second_client_sees_writes_at_once(self, filled, chroma_server, collection, vectors):
+        other = ChromaVectorStore(None, collection, url=chroma_server.url)
+        try:
+            assert other.all_ids() == set(TEXTS), "another process's client reads the same collection"
+            filled.delete_documents(["doc-a"])
+            assert other.ids_of("doc-a") == set(), "a delete is visible to the other client straight away"
+        finally:
+            other.close()
+
+    def test_contents_survive_a_server_restart(self, tmp_path, vectors):
+        from tests.index.chroma_server import start
+
+        server = start(tmp_path / "db")
+        try:
+            store = ChromaVectorStore(None, url=server.url)
+            store.add(["a1", "b1"], np.stack([vectors["a1"], vectors["b1"]]), ["doc-a", "doc-b"])
+            store.close()
+        finally:
+            server.stop()
+        server = start(tmp_path / "db", server.port)
+        try:
+            again = ChromaVectorStore(None, url=server.url)
+            assert again.all_ids() == {"a1", "b1"}, "the server persists to its --path"
+            again.close()
+        finally:
+            server.stop()
+
+
+def test_an_unreachable_server_is_a_clear_error():
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(VectorStoreUnavailableError, match="chroma run"):
+        ChromaVectorStore(None, url=url)
+
+
+@pytest.mark.parametrize("url", ["ftp://host:1", "http://"])
+def test_a_malformed_url_is_refused(url):
+    with pytest.raises(ValueError, match="not a Chroma server URL"):
+        ChromaVectorStore(None, url=url)

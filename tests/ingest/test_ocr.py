@@ -32,7 +32,9 @@ def test_without_tesseract_a_scan_fails_with_the_reason_and_the_install_command(
     with pytest.raises(IngestError) as info:
         load(shared_docs / WIKIPEDIA_SCAN)
     message = str(info.value)
-    assert message.startswith("no text layer: this scanned PDF needs OCR; Tesseract is not installed"), message
+    assert message.startswith("no text layer: this scanned PDF needs OCR; Tesseract is not installed"), (
+        message
+    )
     assert "sudo apt-get install tesseract-ocr tesseract-ocr-eng" in message, "the fix is in the message"
     assert "\n" not in message
 
@@ -43,9 +45,13 @@ def test_scanned_page_is_read_and_marked_as_ocr(shared_docs):
     assert doc.meta["ocr_pages"] == [1] and [p.page for p in doc.pages] == [1]
     words = " ".join(doc.text.split())
     assert "Optical character recognition" in words
-    assert "mechanical or electronic conversion of images of typed, handwritten or printed text" in words, words[:400]
+    assert "mechanical or electronic conversion of images of typed, handwritten or printed text" in words, (
+        words[:400]
+    )
     chunks = chunk_document(doc, ChunkingSettings())
-    assert chunks and all(c.meta.get("ocr") is True for c in chunks), "every chunk of a scanned page is OCR text"
+    assert chunks and all(c.meta.get("ocr") is True for c in chunks), (
+        "every chunk of a scanned page is OCR text"
+    )
     assert all(c.text == doc.text[c.start : c.end] for c in chunks)
 
 
@@ -106,4 +112,7 @@ def test_without_tesseract_a_mixed_pdf_keeps_its_typed_pages_and_lists_the_unrea
     monkeypatch.setenv("PATH", str(tmp_path))
     doc = load(mixed)
     assert doc.meta["ocr_missing_pages"] == [2] and "ocr_pages" not in doc.meta, doc.meta
-    assert [doc.text[p.start : p.end] for p in doc.pages] == ["A typed cover page with a text layer of its own.", ""]
+    assert [doc.text[p.start : p.end] for p in doc.pages] == [
+        "A typed cover page with a text layer of its own.",
+        "",
+    ]

@@ -64,7 +64,9 @@ def test_a_sentence_across_a_column_break_comes_out_whole(name, page, sentence):
     assert sentence in text, f"not found whole on page {page}: {text[:600]}"
 
 
-@pytest.mark.parametrize(("name", "chrome"), [(IRS, IRS_CHROME), (FEDREG, FEDREG_CHROME)], ids=["irs", "fedreg"])
+@pytest.mark.parametrize(
+    ("name", "chrome"), [(IRS, IRS_CHROME), (FEDREG, FEDREG_CHROME)], ids=["irs", "fedreg"]
+)
 def test_running_headers_footers_and_margin_text_are_gone(name, chrome):
     text = document(name).text
     for noise in chrome:
@@ -116,4 +118,8 @@ def test_pages_and_offsets_are_exact(name):
     assert chunks and all(c.text == doc.text[c.start : c.end] for c in chunks), "chunks are verbatim slices"
     for chunk in chunks:
         inside = [p.page for p in doc.pages if p.start <= chunk.start < p.end or p.start < chunk.end <= p.end]
-        assert chunk.page == min(inside) and chunk.page_end == max(inside), (chunk.page, chunk.page_end, inside)
+        assert chunk.page == min(inside) and chunk.page_end == max(inside), (
+            chunk.page,
+            chunk.page_end,
+            inside,
+        )

@@ -82,7 +82,9 @@ def test_shared_library_is_ingested_except_the_files_that_cannot_be(library, sha
     assert index.verify() == [], "Chroma, BM25 and the registry agree"
     n_supported = len(added) + len(EXPECTED_FAILURES)
     finals = [e for e in events if e.finished]
-    assert len(finals) == n_supported and {e.total for e in events} == {n_supported}, "one final event per file"
+    assert len(finals) == n_supported and {e.total for e in events} == {n_supported}, (
+        "one final event per file"
+    )
     assert [e.index for e in finals] == list(range(1, n_supported + 1)), "files finish in discovery order"
     assert {e.stage for e in events} >= {"loading", "embedding", "storing", "added", "failed"}
 

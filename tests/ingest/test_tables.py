@@ -64,7 +64,9 @@ def test_hasy_tables_keep_their_caption_and_group_header():
 def test_irs_tax_tables_printed_side_by_side_are_read_one_after_another():
     doc = document(IRS)
     row = next(line for line in lines(doc) if "At least: 25,200;" in line)
-    assert "But less than: 25,250; Single: 3,393;" in row and row.endswith("Married filing separately: 3,393."), row
+    assert "But less than: 25,250; Single: 3,393;" in row and row.endswith(
+        "Married filing separately: 3,393."
+    ), row
     page = next(p.page for p in doc.pages if p.start <= doc.text.index(row) < p.end)
     assert page == 37, "the 25,200 line of the tax table is on page 37"
     rows = [line for line in lines(doc) if "At least: " in line and "Single: " in line]

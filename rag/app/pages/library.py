@@ -42,8 +42,18 @@ def render_summary(summary: library.IngestSummary) -> None:
         st.markdown(f"- **{view.escape_markdown(name)}**: {view.escape_markdown(reason)}")
 
 
+@st.fragment(run_every=2)
+def ingest_status() -> None:
+    """Every session sees a running ingest (this app's or another process's), refreshed every 2 s."""
+    text = library.ingest_status_text(engine.ingest_status())
+    if text:
+        st.info(view.escape_markdown(text), icon=":material/hourglass_top:")
+
+
 def add_uploads(files: list) -> None:
-    bar = st.progress(0.0, text="Starting…")
+    waiting = engine.ingest_status()
+    start = "Waiting for the running ingest to finish…" if waiting.running or waiting.queued else "Starting…"
+    bar = st.progress(0.0, text=start)
 
     def on_event(event) -> None:  # an IngestEvent, from the ingesting thread (this one)
         bar.progress(library.progress_fraction(event), text=library.progress_text(event, STAGE_LABELS))
@@ -60,6 +70,7 @@ def add_uploads(files: list) -> None:
     st.rerun()
 
 
+ingest_status()
 if not visitor.is_librarian:
     st.info(
         f"You can search and read this library. Librarians {roles.LIBRARIAN_CAN}. "
