@@ -41,7 +41,9 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_QUESTIONS = REPO / "evals" / "questions" / "managers-dev.jsonl"
 DEFAULT_OUT = REPO / "rag" / "models" / "sentence.json"
 L2_GRID = (1.0, 10.0, 30.0, 100.0, 300.0)
-RELATIVE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+# No floor below min_words: the answer always reaches the product's length target
+# (AnswerSettings.min_words) when the passages hold enough; past it, the extend floor decides.
+RELATIVE_GRID = (0.0,)
 EXTEND_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
 MIN_WORDS, MAX_WORDS = 60, 200  # AnswerSettings defaults, as the simulation's word budget
 MAX_SENTENCES = 8  # as rag/answer/extractive.py
