@@ -244,9 +244,9 @@ class ExtractiveGenerator:
             chosen.append(candidate)
             n_words += words
         for side in intent.sides:
-            if any(set(side) & c.terms for c in chosen):
+            if any(_speaks_to(side, c.terms) for c in chosen):
                 continue
-            speaks = [c for c in quotable if set(side) & c.terms and c.score >= SIDE_FLOOR * best]
+            speaks = [c for c in quotable if _speaks_to(side, c.terms) and c.score >= SIDE_FLOOR * best]
             extra = next((c for c in speaks if not any(_near_duplicate(c, o) for o in chosen)), None)
             if extra is None:
                 continue
@@ -261,9 +261,9 @@ class ExtractiveGenerator:
         """The direct answer: the best sentence; for a comparison, the best one of each side."""
         leads = [chosen[0]]
         for side in intent.sides:
-            if len(leads) >= MAX_LEADS or any(set(side) & c.terms for c in leads):
+            if len(leads) >= MAX_LEADS or any(_speaks_to(side, c.terms) for c in leads):
                 continue
-            other = next((c for c in chosen if set(side) & c.terms), None)
+            other = next((c for c in chosen if _speaks_to(side, c.terms)), None)
             if other is not None:
                 leads.append(other)
         return leads
@@ -326,6 +326,12 @@ def _headings(sentences: list[Sentence], chunk_heading: str) -> list[str]:
             current = sentence.text.lstrip("#").strip()
         out.append(current)
     return out
+
+
+def _speaks_to(side: tuple[str, ...], terms: set[str]) -> bool:
+    """A sentence speaks to a compared side when it holds its terms (two of them for a longer
+    side): "a chart" alone does not speak to "run chart"."""
+    return len(set(side) & terms) >= min(len(side), 2)
 
 
 def _antecedent(sentences: list[Sentence], index: int) -> int | None:
