@@ -30,6 +30,7 @@ from rag.answer.citations import excerpt_bounds
 from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.features import FEATURES, SentenceInput, pool_features
 from rag.answer.intent import classify
+from rag.answer.sentences import is_question
 from rag.answer.terms import content_terms
 from rag.config import Settings
 from rag.evals.questions import load_questions, resolve_gold
@@ -40,7 +41,9 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_QUESTIONS = REPO / "evals" / "questions" / "managers-dev.jsonl"
 DEFAULT_OUT = REPO / "rag" / "models" / "sentence.json"
 L2_GRID = (1.0, 10.0, 30.0, 100.0, 300.0)
-RELATIVE_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+# No floor below min_words: the answer always reaches the product's length target
+# (AnswerSettings.min_words) when the passages hold enough; past it, the extend floor decides.
+RELATIVE_GRID = (0.0,)
 EXTEND_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
 MIN_WORDS, MAX_WORDS = 60, 200  # AnswerSettings defaults, as the simulation's word budget
 MAX_SENTENCES = 8  # as rag/answer/extractive.py
@@ -178,7 +181,7 @@ def rows_for(pools: Sequence[Pool], size: int, label: str) -> list[Row]:
         terms = set(content_terms(pool.question))
         features = pool_features(items, pool.question, terms, classify(pool.question))
         for i, (item, values) in enumerate(zip(items, features, strict=True)):
-            if pool.orphans[i]:
+            if pool.orphans[i] or is_question(item.text):
                 continue  # never quoted, so not an example (it still counts in the relative features)
             x = [values[f] for f in FEATURES]
             labels = pool.labels
@@ -219,11 +222,11 @@ def _by_question(rows: Sequence[Row]) -> dict[str, list[int]]:
 
 def _simulate(
     rows: list[Row], scores: np.ndarray, relative: float, extend: float, n_target: int
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """The selection of rag/answer/extractive.py (without the duplicate check) per question:
     (share of the `n_target` questions whose passages hold a gold phrase that get an excerpt
     holding one, share of the chosen sentences from a gold document)."""
-    hits, chosen_pos, chosen_all, long_enough, n_answers = 0, 0, 0, 0, 0
+    hits, chosen_pos, chosen_all, long_enough, n_answers, total_words = 0, 0, 0, 0, 0, 0
     for idx in _by_question(rows).values():
         ranked = sorted((i for i in idx if not rows[i].orphan), key=lambda i: -scores[i])
         if not ranked:
@@ -243,7 +246,9 @@ def _simulate(
         chosen_all += len(chosen)
         long_enough += words >= MIN_WORDS
         n_answers += 1
-    return hits / max(1, n_target), chosen_pos / max(1, chosen_all), long_enough / max(1, n_answers)
+        total_words += words
+    n = max(1, n_answers)
+    return hits / max(1, n_target), chosen_pos / max(1, chosen_all), long_enough / n, total_words / n
 
 
 def _top1(rows: list[Row], scores: np.ndarray) -> float:
@@ -255,25 +260,32 @@ def _top1(rows: list[Row], scores: np.ndarray) -> float:
     return sum(rows[max(idx, key=lambda i: scores[i])].hit for idx in useful) / max(1, len(useful))
 
 
-def _floors(rows: list[Row], scores: np.ndarray, n_target: int, min_long: float = 0.0) -> dict[str, float]:
+def _floors(
+    rows: list[Row], scores: np.ndarray, n_target: int, min_long: float = 0.0, max_words: float = MAX_WORDS
+) -> dict[str, float]:
     """Selection floors maximising (questions with a gold phrase in a chosen excerpt) + (share of
     chosen sentences from a gold document): the evaluation's phrase hit plus citation precision,
-    among floors whose answers reach MIN_WORDS at least as often as `min_long` (the share the
-    hand-weighted selection reached), so a sharper score does not just give shorter answers."""
+    among floors whose answers reach MIN_WORDS at least as often as `min_long` and are no longer
+    on average than `max_words` (the hand-weighted selection's figures): neither shorter nor
+    longer answers than the selection this replaces."""
     grid = []
     for relative in RELATIVE_GRID:
         for extend in EXTEND_GRID:
             if extend >= relative:
-                hit, precision, long = _simulate(rows, scores, relative, extend, n_target)
-                if long >= min_long:
-                    grid.append((hit + precision, relative, extend, hit, precision, long))
-    objective, relative, extend, hit, precision, long = max(grid)
+                hit, precision, long, words = _simulate(rows, scores, relative, extend, n_target)
+                if long >= min_long and words <= max_words:
+                    grid.append((hit + precision, relative, extend, hit, precision, long, words))
+    if not grid:  # no floors meet both length bounds: this fit is not a candidate
+        return {"relative_floor": 1.0, "extend_floor": 1.0, "hit": 0.0, "precision": 0.0,
+                "reach_min_words": 0.0, "mean_words": 0.0, "objective": -1.0}  # fmt: skip
+    objective, relative, extend, hit, precision, long, words = max(grid)
     return {
         "relative_floor": relative,
         "extend_floor": extend,
         "hit": round(hit, 4),
         "precision": round(precision, 4),
         "reach_min_words": round(long, 4),
+        "mean_words": round(words, 1),
         "objective": round(objective, 4),
     }
 
@@ -325,7 +337,7 @@ def cross_validate(rows: list[Row], folds: int, seed: int, n_target: int) -> dic
     results: dict[str, object] = {}
     hand = sum(w * x[:, FEATURES.index(f)] for f, w in HAND_WEIGHTS.items())
     hand = hand - 0.03 * x[:, FEATURES.index("short")] + 0.1 * x[:, FEATURES.index("list_asked")]
-    shipped_hit, shipped_precision, shipped_long = _simulate(rows, hand, 0.6, 0.8, n_target)
+    shipped_hit, shipped_precision, shipped_long, shipped_words = _simulate(rows, hand, 0.6, 0.8, n_target)
     best: tuple[float, str, float, str] | None = None
     for weighting in WEIGHTINGS:
         for l2 in L2_GRID:
@@ -336,7 +348,7 @@ def cross_validate(rows: list[Row], folds: int, seed: int, n_target: int) -> dic
                 oof[~train] = model.proba(x[~train])
             p = np.clip(oof, 1e-6, 1 - 1e-6)
             loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-            floors = _floors(rows, oof, n_target, shipped_long)
+            floors = _floors(rows, oof, n_target, shipped_long, shipped_words)
             name = f"{weighting} l2={l2}"
             results[name] = {
                 "log_loss": round(loss, 4),
@@ -352,7 +364,8 @@ def cross_validate(rows: list[Row], folds: int, seed: int, n_target: int) -> dic
         "hit_at_shipped_floors": round(shipped_hit, 4),
         "precision_at_shipped_floors": round(shipped_precision, 4),
         "reach_min_words_at_shipped_floors": round(shipped_long, 4),
-        **_floors(rows, hand, n_target, shipped_long),
+        "mean_words_at_shipped_floors": round(shipped_words, 1),
+        **_floors(rows, hand, n_target, shipped_long, shipped_words),
     }
     assert best is not None
     results["chosen"] = {"name": best[1], "l2": best[2], "weighting": best[3]}

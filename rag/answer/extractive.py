@@ -31,7 +31,14 @@ from rag.answer.citations import EXCERPT_MAX_WORDS, build_citation, excerpt_boun
 from rag.answer.features import SUBJECT_WORDS, SentenceInput, passage_prior, pool_features
 from rag.answer.intent import classify, last_heading
 from rag.answer.layout import answer_layout, layout_text
-from rag.answer.sentences import Sentence, count_words, is_dangling, is_quotable, split_sentences
+from rag.answer.sentences import (
+    Sentence,
+    count_words,
+    is_dangling,
+    is_question,
+    is_quotable,
+    split_sentences,
+)
 from rag.answer.terms import content_terms, coverage
 from rag.config import AnswerSettings
 from rag.index.embedding import Embedder
@@ -73,7 +80,7 @@ class _Candidate:
     subject: float = 0.0
     cosine: float = 0.0
     score: float = 0.0
-    orphan: bool = False  # refers back to a sentence it cannot carry: never quoted
+    orphan: bool = False  # a question, or refers back to a sentence it cannot carry: never quoted
     features: dict[str, float] = field(default_factory=dict, repr=False)
     item: SentenceInput | None = field(default=None, repr=False)  # what the features are computed from
     vector: np.ndarray | None = field(default=None, repr=False)
@@ -128,7 +135,11 @@ class ExtractiveGenerator:
             draft = Draft(text=ABSTENTION_TEXT, sentences=(), citations=(), abstained=True)
         else:
             intent = classify(question)
-            draft = self._compose(self._select(candidates, intent), intent)
+            chosen = self._select(candidates, intent)
+            if chosen:
+                draft = self._compose(chosen, intent)
+            else:  # every close sentence is a question or refers back to one it cannot carry
+                draft = Draft(text=ABSTENTION_TEXT, sentences=(), citations=(), abstained=True)
         if on_token is not None:
             on_token(draft.text)  # nothing to stream: the whole answer is ready at once
         return draft
@@ -204,7 +215,7 @@ class ExtractiveGenerator:
                         headings[index],
                         lexical=coverage(question_terms, terms),
                         subject=coverage(question_terms, opening),
-                        orphan=first is None,
+                        orphan=first is None or is_question(sentence.text),
                     )
                 )
         return candidates
@@ -233,9 +244,9 @@ class ExtractiveGenerator:
             chosen.append(candidate)
             n_words += words
         for side in intent.sides:
-            if any(set(side) & c.terms for c in chosen):
+            if any(_speaks_to(side, c.terms) for c in chosen):
                 continue
-            speaks = [c for c in quotable if set(side) & c.terms and c.score >= SIDE_FLOOR * best]
+            speaks = [c for c in quotable if _speaks_to(side, c.terms) and c.score >= SIDE_FLOOR * best]
             extra = next((c for c in speaks if not any(_near_duplicate(c, o) for o in chosen)), None)
             if extra is None:
                 continue
@@ -250,9 +261,9 @@ class ExtractiveGenerator:
         """The direct answer: the best sentence; for a comparison, the best one of each side."""
         leads = [chosen[0]]
         for side in intent.sides:
-            if len(leads) >= MAX_LEADS or any(set(side) & c.terms for c in leads):
+            if len(leads) >= MAX_LEADS or any(_speaks_to(side, c.terms) for c in leads):
                 continue
-            other = next((c for c in chosen if set(side) & c.terms), None)
+            other = next((c for c in chosen if _speaks_to(side, c.terms)), None)
             if other is not None:
                 leads.append(other)
         return leads
@@ -315,6 +326,12 @@ def _headings(sentences: list[Sentence], chunk_heading: str) -> list[str]:
             current = sentence.text.lstrip("#").strip()
         out.append(current)
     return out
+
+
+def _speaks_to(side: tuple[str, ...], terms: set[str]) -> bool:
+    """A sentence speaks to a compared side when it holds its terms (two of them for a longer
+    side): "a chart" alone does not speak to "run chart"."""
+    return len(set(side) & terms) >= min(len(side), 2)
 
 
 def _antecedent(sentences: list[Sentence], index: int) -> int | None:

@@ -243,3 +243,8 @@ _DANGLING_OPENER = re.compile(
 def is_dangling(text: str) -> bool:
     """Whether a sentence opens with a word that refers back to an earlier one ("This", "However")."""
     return bool(_DANGLING_OPENER.match(text.lstrip()))
+
+
+def is_question(text: str) -> bool:
+    """Whether a sentence is a question ("How many points are required?"): it asks, not answers."""
+    return text.rstrip("\"'\u2019\u201d)*_ ").endswith("?")

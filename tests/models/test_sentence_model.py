@@ -30,7 +30,7 @@ def test_provenance_names_the_command_the_tuning_data_and_the_cross_validation()
     assert 0.5 < cv[chosen["name"]]["auc"] <= 1.0, cv
     assert "hand_weighted" in cv, "the hand-weighted score it replaces is measured on the same folds"
     selection = provenance["selection"]
-    assert 0 < selection["relative_floor"] <= selection["extend_floor"] <= 1, selection
+    assert 0 <= selection["relative_floor"] <= selection["extend_floor"] <= 1, selection
     assert provenance["folds"] >= 2 and isinstance(provenance["seed"], int)
 
 
