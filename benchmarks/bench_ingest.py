@@ -59,14 +59,14 @@ class RssSampler(threading.Thread):
 
     def __init__(self, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
-        self.interval, self.peak, self._stop = interval, rss_mb(), threading.Event()
+        self.interval, self.peak, self._done = interval, rss_mb(), threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._done.wait(self.interval):
             self.peak = max(self.peak, rss_mb())
 
     def stop(self) -> float:
-        self._stop.set()
+        self._done.set()
         self.join()
         return self.peak
 

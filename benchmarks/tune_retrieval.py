@@ -192,10 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="tabulate k, candidates and per_doc_cap")
     args = parser.parse_args(argv)
 
-    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.embedding import make_embedder
 
     settings = Settings().with_index_dir(args.index)
-    embedder = CachedEmbedder(SentenceTransformerEmbedder(settings.embedding))
+    embedder = CachedEmbedder(make_embedder(settings.embedding))
     index = open_dev_index(Path(args.index), Path(args.corpus), settings, embedder.inner)
     retriever = HybridRetriever(index, embedder)
     reranker = FeatureReranker(index, embedder)

@@ -24,7 +24,7 @@ import numpy as np
 from rag.answer.sentences import is_quotable, split_sentences
 from rag.answer.terms import content_terms
 from rag.config import Settings
-from rag.index.embedding import SentenceTransformerEmbedder
+from rag.index.embedding import make_embedder
 from rag.ingest.chunking import chunk_document
 from rag.ingest.loaders.markdown import load
 from rag.llm.verify import MIN_CLAIM_TERMS, MIN_EMBEDDING_COSINE, MIN_LEXICAL_RECALL, lexical_recall
@@ -70,7 +70,7 @@ def main() -> None:
             foreign = [s for c in chunks[other_doc.doc_id] for s in quotable[c.id]]
             cases.append(("unsupported: other document", rng.choice(foreign), chunk))
 
-    embedder = SentenceTransformerEmbedder(settings.embedding)
+    embedder = make_embedder(settings.embedding)
     sources = {
         chunk.id: [" ".join(s.text.split()) for s in split_sentences(chunk.text) if s.n_words >= 3]
         for _, _, chunk in cases

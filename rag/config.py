@@ -236,9 +236,10 @@ class AppSettings(_Section):
     )
     data_dir: Path = Field(Path("data"), description="Folder for feedback, uploads and evaluation runs.")
     address: str = Field(
-        "127.0.0.1", description="Address `make run` serves on; 0.0.0.0 shares the app on the network."
+        "127.0.0.1",
+        description="Address `make run` serves on (`make serve`: nginx's); 0.0.0.0 shares the app on the network.",
     )
-    port: int = Field(8501, ge=1, le=65535, description="Port `make run` serves on.")
+    port: int = Field(8501, ge=1, le=65535, description="Port `make run` serves on (`make serve`: nginx's).")
     starter_questions: tuple[str, ...] = Field(
         (
             "How can we reduce staff resistance to change?",
@@ -249,6 +250,32 @@ class AppSettings(_Section):
             "How do we engage doctors in a service change?",
         ),
         description="Questions offered as buttons on an empty chat (a JSON list in the environment).",
+    )
+
+
+class ServeSettings(_Section):
+    """The shared stack of `make serve` (scripts/serve.sh): Chroma's server, app processes, nginx.
+
+    nginx listens on `app.address`/`app.port` (the address people open); the parts behind it
+    listen on loopback only.
+    """
+
+    processes: int = Field(2, ge=1, le=32, description="Streamlit processes behind the proxy.")
+    app_port: int = Field(
+        8601,
+        ge=1,
+        le=65535,
+        description="Loopback port of the first app process; the others take the next ones.",
+    )
+    chroma_port: int = Field(8600, ge=1, le=65535, description="Loopback port of the Chroma server.")
+    chroma_dir: Path | None = Field(
+        None,
+        description="Folder the Chroma server keeps its data in (default: the index folder's chroma/, the "
+        "same layout the laptop's embedded Chroma writes).",
+    )
+    run_dir: Path | None = Field(
+        None,
+        description="Folder for the stack's logs, process ids and nginx configuration (default: <data dir>/run).",
     )
 
 
@@ -273,6 +300,9 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer composition.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional generative backend.")
     app: AppSettings = Field(default_factory=AppSettings, description="The Streamlit app.")
+    serve: ServeSettings = Field(
+        default_factory=ServeSettings, description="The shared stack behind nginx (`make serve`)."
+    )
 
     def with_index_dir(self, path: Path | str) -> Settings:
         """A copy of these settings pointing at another index folder."""

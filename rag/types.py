@@ -121,13 +121,57 @@ class Citation:
     ocr: bool = False  # the excerpt is OCR text of a scanned page (chunk meta "ocr")
 
 
+IntentKind = Literal["how-to", "pitfalls", "comparison", "definition", "number", "why", "general"]
+
+
+@dataclass(frozen=True)
+class QuestionIntent:
+    """What a question asks for: its kinds of answer, the leading one first, and for a comparison
+    the content terms of each side ("spread" vs "scale-up")."""
+
+    kinds: tuple[IntentKind, ...] = ("general",)
+    sides: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def primary(self) -> IntentKind:
+        return self.kinds[0]
+
+
+# "lead": a sentence that answers directly (shown first, as a paragraph); "point": a supporting
+# point, shown under its source ('From "<title>":'). Generative answers are all "lead".
+SentenceRole = Literal["lead", "point"]
+
+
 @dataclass(frozen=True)
 class AnswerSentence:
-    """One sentence of an answer, the citation numbers it carries and whether they support it."""
+    """One sentence of an answer, the citation numbers it carries, whether they support it, and its
+    role in the answer's layout."""
 
     text: str
     citations: tuple[int, ...] = ()
     verified: bool = True
+    role: SentenceRole = "lead"
+
+
+@dataclass(frozen=True)
+class SourceGroup:
+    """The supporting points of an answer quoted from one document, in their order in it."""
+
+    doc_id: str
+    title: str
+    points: tuple[AnswerSentence, ...]
+
+
+@dataclass(frozen=True)
+class AnswerLayout:
+    """How an answer reads: the lead sentences (the direct answer), then the points by source.
+
+    Built from `Answer.sentences` and `Answer.citations` by `rag.answer.layout.answer_layout`, so
+    the CLI, the app and exports lay out the same answer the same way.
+    """
+
+    lead: tuple[AnswerSentence, ...]
+    groups: tuple[SourceGroup, ...] = ()
 
 
 @dataclass(frozen=True)

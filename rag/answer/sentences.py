@@ -226,3 +226,20 @@ def is_quotable(sentence: Sentence) -> bool:
         return False
     letters = sum(ch.isalpha() for ch in text)
     return letters >= 0.6 * len(text)  # mostly numbers or symbols: a table or a formula
+
+
+# Openers that point back at an earlier sentence ("This supports...", "However, ..."): quoted
+# alone they leave the reader asking what "this" is, so the answerer quotes the sentence before.
+_DANGLING_OPENER = re.compile(
+    r"[\"'\u2018\u201c(*_]*(?:this|these|those|that|they|them|their|theirs|it|its|such|he|she|his|her|"
+    r"however|but|yet|still|also|thus|hence|therefore|consequently|as a result|in contrast|by contrast|"
+    r"conversely|instead|similarly|likewise|moreover|furthermore|in addition|in turn|nevertheless|"
+    r"nonetheless|even so|otherwise|despite this|for this reason|on the other hand|the latter|the former|"
+    r"both|neither)\b(?!-)",
+    re.IGNORECASE,
+)
+
+
+def is_dangling(text: str) -> bool:
+    """Whether a sentence opens with a word that refers back to an earlier one ("This", "However")."""
+    return bool(_DANGLING_OPENER.match(text.lstrip()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rag.types import Answer, Citation, KeySource, ScoredChunk
+from rag.types import Answer, AnswerSentence, Citation, KeySource, ScoredChunk
 
 TIMING_KEYS = ("retrieve", "rerank", "answer", "total")
 
@@ -35,6 +35,16 @@ def _citation(citation: Citation, key_sources: Sequence[KeySource]) -> dict[str,
     }
 
 
+def _sentence(sentence: AnswerSentence) -> dict[str, Any]:
+    # role: "lead" (the direct answer) or "point" (a supporting point, shown under its source).
+    return {
+        "text": sentence.text,
+        "citations": list(sentence.citations),
+        "verified": bool(sentence.verified),
+        "role": sentence.role,
+    }
+
+
 def _retrieved(item: ScoredChunk) -> dict[str, Any]:
     return {
         "chunk_id": item.chunk.id,
@@ -60,6 +70,7 @@ def answer_to_json(
         "answer": answer.text,
         "abstained": bool(answer.abstained),
         "backend": answer.backend,
+        "sentences": [_sentence(s) for s in answer.sentences],
         "citations": [_citation(c, key_sources.get(c.doc_id, ())) for c in answer.citations],
         "retrieved": [_retrieved(r) for r in answer.retrieved],
         "timings_ms": {key: round(float(answer.timings_ms.get(key, 0.0)), 1) for key in TIMING_KEYS},

@@ -1,4 +1,5 @@
-"""Settings for scripts/run_app.sh, printed as shell assignments: `eval "$(python -m rag.app.launch)"`.
+"""Settings for scripts/run_app.sh (with `--serve`, for scripts/serve.sh too), printed as shell
+assignments: `eval "$(python -m rag.app.launch)"`.
 
 Reading them here keeps one source of truth (the `CHANGEGUIDE_` settings) for the address, the
 port, the upload limit and where the index lives, and checks cheaply whether the index is built.
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from rag.app.auth import redirect_uri, write_streamlit_secrets
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.index.store import REGISTRY
+from rag.index.store import CHROMA, REGISTRY
 
 
 def index_has_documents(index_dir: Path) -> bool:
@@ -47,6 +48,22 @@ def shell_assignments(settings: Settings) -> dict[str, str]:
     }
 
 
+def serve_assignments(settings: Settings) -> dict[str, str]:
+    """What scripts/serve.sh needs besides `shell_assignments`: where each part of the stack goes."""
+    serve, data_dir = settings.serve, settings.app.data_dir.resolve()
+    chroma_dir = serve.chroma_dir or settings.index.dir / CHROMA
+    return {
+        "DATA_DIR": str(data_dir),
+        "RUN_DIR": str((serve.run_dir or data_dir / "run").resolve()),
+        "PROCESSES": str(serve.processes),
+        "APP_PORT": str(serve.app_port),
+        "CHROMA_PORT": str(serve.chroma_port),
+        "CHROMA_DIR": str(chroma_dir.resolve()),
+        # Set by hand: an external Chroma server, so serve.sh starts none of its own.
+        "CHROMA_URL": settings.index.chroma_url or "",
+    }
+
+
 def open_url(settings: Settings, signed_in: bool = False) -> str:
     """The address to open. With sign-in, exactly the redirect URI's scheme, host and port: the
     sign-in cookie belongs to that host, so http://localhost:8501 does not sign in when the redirect
@@ -65,10 +82,14 @@ def main() -> int:
     except (ValidationError, ConfigError) as exc:
         print(f"Change Guide cannot start: {exc}", file=sys.stderr)
         return 2
-    values = shell_assignments(settings) | {
-        "SECRETS_FILE": str(secrets_file or ""),
-        "OPEN_URL": open_url(settings, signed_in=secrets_file is not None),
-    }
+    values = (
+        shell_assignments(settings)
+        | (serve_assignments(settings) if "--serve" in sys.argv[1:] else {})
+        | {
+            "SECRETS_FILE": str(secrets_file or ""),
+            "OPEN_URL": open_url(settings, signed_in=secrets_file is not None),
+        }
+    )
     for name, value in values.items():
         print(f"{name}={shlex.quote(value)}")
     return 0

@@ -95,7 +95,7 @@ def _embedder(embedding_settings: str, _settings: Settings) -> Embedder:
 
 def engine_key(settings: Settings) -> str:
     """What identifies an engine: every setting but the app's own, the API key by its hash."""
-    values = settings.model_dump(mode="json", exclude={"app": True, "llm": {"api_key"}})
+    values = settings.model_dump(mode="json", exclude={"app": True, "serve": True, "llm": {"api_key"}})
     values["index"]["dir"] = str(settings.index.dir.resolve())
     key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else ""
     values["llm"]["api_key_sha256"] = hashlib.sha256(key.encode("utf-8")).hexdigest()

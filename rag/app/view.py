@@ -19,7 +19,8 @@ from pathlib import PurePath
 from urllib.parse import urlsplit
 
 from rag.answer.display import clean, display_text
-from rag.types import Answer, Citation, KeySource, SourceDocument, Turn
+from rag.answer.layout import answer_layout, has_points, render, source_heading
+from rag.types import Answer, AnswerSentence, Citation, KeySource, SourceDocument, Turn
 
 # Characters with a meaning in Streamlit's Markdown: CommonMark and GFM syntax, `$` (LaTeX),
 # `:` (emoji shortcodes and colour directives), `<`/`&` (HTML and entities).
@@ -242,20 +243,28 @@ def _marker(numbers: Sequence[int]) -> str:
     return "".join(f"\\[{n}\\]" for n in numbers)
 
 
+def _sentence_markdown(sentence: AnswerSentence) -> str:
+    text = escape_markdown(clean(sentence.text))
+    if sentence.citations:
+        text += f" **{_marker(sentence.citations)}**"
+    if not sentence.verified:
+        text = f":orange-badge[Unverified] {text}"
+    return text
+
+
 def answer_markdown(answer: Answer) -> str:
     """The answer as safe Markdown: each sentence escaped, its `[n]` markers in bold,
-    unverified sentences flagged with a badge."""
+    unverified sentences flagged with a badge; lead sentences first, then the supporting
+    points as a list under each source's title."""
     if answer.abstained or not answer.sentences:
         return escape_markdown(answer.text)
-    parts = []
-    for sentence in answer.sentences:
-        text = escape_markdown(clean(sentence.text))
-        if sentence.citations:
-            text += f" **{_marker(sentence.citations)}**"
-        if not sentence.verified:
-            text = f":orange-badge[Unverified] {text}"
-        parts.append(text)
-    return " ".join(parts)
+    if not has_points(answer.sentences):
+        return " ".join(_sentence_markdown(s) for s in answer.sentences)
+    return render(
+        answer_layout(answer.sentences, answer.citations),
+        _sentence_markdown,
+        lambda title: f"**{escape_markdown(source_heading(clean(title)))}**",
+    )
 
 
 def nearest_documents(answer: Answer) -> list[str]:
@@ -281,13 +290,22 @@ def export_markdown(answer: Answer, when: datetime | None = None) -> str:
             lines += [f"- {escape_export(name)}" for name in nearest_documents(answer)]
             lines.append("")
     else:
-        sentences = [
-            escape_export(clean(s.text))
-            + (f" {_marker(s.citations)}" if s.citations else "")
-            + ("" if s.verified else " *(unverified)*")
-            for s in answer.sentences
-        ]
-        lines += [" ".join(sentences) if sentences else escape_export(answer.text), ""]
+
+        def sentence(s: AnswerSentence) -> str:
+            return (
+                escape_export(clean(s.text))
+                + (f" {_marker(s.citations)}" if s.citations else "")
+                + ("" if s.verified else " *(unverified)*")
+            )
+
+        if has_points(answer.sentences):
+            layout = answer_layout(answer.sentences, answer.citations)
+            body = render(
+                layout, sentence, lambda title: f"**{escape_export(source_heading(clean(title)))}**"
+            )
+        else:
+            body = " ".join(sentence(s) for s in answer.sentences) or escape_export(answer.text)
+        lines += [body, ""]
     if answer.notice:
         lines += [f"> Note: {escape_export(answer.notice)}", ""]
     if answer.citations:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from rag.answer.display import clean
+from rag.answer.layout import answer_layout, has_points, markers, source_heading
 from rag.cli import EXIT_OK, add_index_argument
 from rag.cli.history import load_history
 from rag.config import Settings
@@ -19,7 +20,7 @@ from rag.types import Filters, KeySource
 
 if TYPE_CHECKING:
     from rag.engine import ChangeGuide
-    from rag.types import Answer, Citation
+    from rag.types import Answer, AnswerSentence, Citation
 
 WIDTH = 100  # wrap width of the readable output
 
@@ -155,7 +156,10 @@ def print_answer(
         out.write(f"(understood as: {answer.standalone_question})\n\n")
     if answer.notice:
         out.write(f"Note: {answer.notice}\n\n")
-    out.write(textwrap.fill(clean(answer.text), WIDTH) + "\n")
+    if not answer.abstained and has_points(answer.sentences):
+        _print_layout(answer, out)
+    else:
+        out.write(textwrap.fill(clean(answer.text), WIDTH) + "\n")
     if answer.abstained:
         if answer.nearest_documents:
             out.write("\nNearest documents:\n")
@@ -179,6 +183,23 @@ def print_answer(
                 + "\n"
             )
     _print_key_sources(answer, out, key_sources or {})
+
+
+def _print_layout(answer: Answer, out: TextIO) -> None:
+    """The lead sentences as a paragraph, then each source's points as an indented list."""
+    layout = answer_layout(answer.sentences, answer.citations)
+
+    def sentence(s: AnswerSentence) -> str:
+        return f"{clean(s.text)} {markers(s.citations)}".strip()
+
+    if layout.lead:
+        out.write(textwrap.fill(" ".join(sentence(s) for s in layout.lead), WIDTH) + "\n")
+    for group in layout.groups:
+        out.write(f"\n{source_heading(clean(group.title))}\n")
+        for point in group.points:
+            out.write(
+                textwrap.fill(sentence(point), WIDTH, initial_indent="  - ", subsequent_indent="    ") + "\n"
+            )
 
 
 def _print_key_sources(answer: Answer, out: TextIO, key_sources: Mapping[str, tuple[KeySource, ...]]) -> None:

@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from rag.answer.abstain import ABSTENTION_TEXT, NO_PASSAGES_TEXT
-from rag.answer.extractive import ExtractiveGenerator
+from rag.answer.extractive import ANTECEDENT_STEPS, ExtractiveGenerator
+from rag.answer.layout import answer_layout, layout_text
 from rag.answer.locate import locate
-from rag.answer.sentences import count_words, is_quotable, split_sentences
+from rag.answer.sentences import count_words, is_dangling, is_quotable, split_sentences
 from rag.config import AnswerSettings
 
 IN_SCOPE = (
@@ -64,9 +65,7 @@ def test_markers_match_citations_and_sentences_are_quoted_verbatim(answers, ques
     assert set(numbers) == set(cited), f"markers {sorted(set(numbers))} differ from citations {cited}"
     first_seen = list(dict.fromkeys(numbers))
     assert first_seen == sorted(first_seen), f"numbers do not appear in order: {first_seen}"
-    assert answer.text == " ".join(f"{s.text} [{s.citations[0]}]" for s in answer.sentences), (
-        "text != sentences"
-    )
+    assert answer.text == layout_text(answer_layout(answer.sentences, answer.citations)), "text != layout"
     by_n = {c.n: c for c in answer.citations}
     for s in answer.sentences:
         (n,) = s.citations
@@ -81,8 +80,9 @@ def test_answer_length_and_no_junk(answers, question):
     words = sum(count_words(s.text) for s in answer.sentences)
     assert 40 <= words <= AnswerSettings().max_words, f"{question!r}: {words} words"
     for s in answer.sentences:
-        (sentence,) = split_sentences(s.text)
-        assert is_quotable(sentence), f"junk quoted: {s.text!r}"
+        pieces = split_sentences(s.text)  # the sentence, after the antecedent it refers back to
+        assert 1 <= len(pieces) <= 1 + ANTECEDENT_STEPS, f"not one quote: {s.text!r}"
+        assert is_quotable(pieces[-1]), f"junk quoted: {s.text!r}"
     for c in answer.citations:
         assert 8 <= count_words(c.excerpt) <= 130, f"[{c.n}] excerpt of {count_words(c.excerpt)} words"
 
@@ -166,3 +166,64 @@ def test_citation_fields_come_from_the_chunk(answer_engine, answers):
         )
         assert c == expected, f"[{c.n}] page/section should be the excerpt's"
         assert c.section and c.section.startswith("Run charts"), f"[{c.n}] section {c.section!r}"
+
+
+DANGLING_QUESTIONS = (
+    *IN_SCOPE,
+    "Why do staff stay silent about mistakes?",
+    "What goes wrong when teams misread a funnel plot?",
+    "How do leaders build psychological safety in a team?",
+    "What happens when a run chart has too few points?",
+)
+
+
+@pytest.mark.parametrize("question", DANGLING_QUESTIONS)
+def test_no_quote_opens_with_a_reference_back_without_its_antecedent(answer_engine, question):
+    answer = answer_engine.ask(question, backend="extractive")
+    for s in answer.sentences:
+        assert not is_dangling(s.text), f"{question!r}: quote opens with a dangling reference: {s.text!r}"
+
+
+def test_a_back_referring_sentence_carries_the_sentence_before_it(answer_engine, embedder):
+    question = "What is psychological safety and why does it matter?"
+    passages = answer_engine.ask(question).retrieved
+    pool = ExtractiveGenerator(embedder).pool(question, passages)
+    joined = [c for c in pool if c.first != c.index]
+    assert any(is_dangling(c.sentence.text) for c in pool), (
+        "the fixture should hold a back-referring sentence"
+    )
+    for c in pool:
+        if is_dangling(c.sentence.text) and not c.orphan:
+            assert c in joined and not is_dangling(c.quote), f"not carried: {c.quote!r}"
+            assert c.quote == c.passage.chunk.text[c.sentences[c.first].start : c.sentence.end]
+            assert c.quote.endswith(c.sentence.text), "the quote ends with the sentence itself"
+
+
+def test_orphans_are_never_chosen(answer_engine, embedder):
+    generator = ExtractiveGenerator(embedder)
+    for question in DANGLING_QUESTIONS:
+        passages = answer_engine.ask(question).retrieved
+        draft = generator.generate(question, passages)
+        orphans = {c.quote for c in generator.pool(question, passages) if c.orphan}
+        quoted = {s.text for s in draft.sentences}
+        assert not orphans & quoted, f"{question!r}: an orphan was quoted: {orphans & quoted}"
+
+
+def test_a_comparison_quotes_each_side(answer_engine):
+    answer = answer_engine.ask("Should I use a run chart or a funnel plot?", backend="extractive")
+    assert not answer.abstained, answer.text
+    text = " ".join(s.text.lower() for s in answer.sentences)
+    assert "run chart" in text and "funnel plot" in text, f"one side missing: {answer.text!r}"
+    titles = {c.title for c in answer.citations}
+    assert len(titles) >= 2, f"both briefs should be cited: {titles}"
+    leads = [s for s in answer.sentences if s.role == "lead"]
+    assert 1 <= len(leads) <= 2, f"one or two lead sentences: {leads}"
+
+
+def test_answers_lead_then_points_by_source(answers):
+    for question, answer in answers.items():
+        roles = [s.role for s in answer.sentences]
+        assert roles[0] == "lead" and roles.count("lead") <= 2, f"{question!r}: {roles}"
+        assert roles == sorted(roles), f"{question!r}: lead sentences come first: {roles}"
+        if "point" in roles:
+            assert '\nFrom "' in answer.text, f"{question!r}: points are grouped by source: {answer.text!r}"

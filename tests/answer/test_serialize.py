@@ -14,6 +14,7 @@ TOP_KEYS = {
     "answer": str,
     "abstained": bool,
     "backend": str,
+    "sentences": list,
     "citations": list,
     "retrieved": list,
     "timings_ms": dict,
@@ -36,6 +37,7 @@ CITATION_KEYS = {
     "ocr": (bool,),  # the excerpt is OCR text of a scanned page
     "key_sources": (list,),
 }
+SENTENCE_KEYS = {"text": (str,), "citations": (list,), "verified": (bool,), "role": (str,)}
 RETRIEVED_KEYS = {"chunk_id": (str,), "doc_id": (str,), "source": (str,), "score": (float,)}
 
 
@@ -63,6 +65,13 @@ def test_json_has_exactly_the_documented_shape(answer_engine, question, abstains
         _check(item, RETRIEVED_KEYS, f"retrieved[{i}]")
         assert item["source"].endswith(".md"), f"source should be the ingested path: {item['source']!r}"
     assert bool(data["citations"]) is not abstains
+    assert bool(data["sentences"]) is not abstains
+    numbers = {c["n"] for c in data["citations"]}
+    for i, s in enumerate(data["sentences"]):
+        _check(s, SENTENCE_KEYS, f"sentences[{i}]")
+        assert s["role"] in ("lead", "point") and set(s["citations"]) <= numbers, s
+    if not abstains:
+        assert data["sentences"][0]["role"] == "lead", "the answer opens with a lead sentence"
     for c in data["citations"]:
         _check(c, CITATION_KEYS, f"citations[{c['n']}]")
         document = answer_engine.index.document_text(c["doc_id"])

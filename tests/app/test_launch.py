@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from rag.app.launch import index_has_documents, shell_assignments
+from rag.app.launch import index_has_documents, serve_assignments, shell_assignments
 from rag.config import IngestSettings
 
 
@@ -74,3 +74,26 @@ def test_launch_writes_the_sign_in_secrets_and_never_prints_them(tmp_path):
     )
     assert refused.returncode == 2 and "CHANGEGUIDE_APP__OIDC__REDIRECT_URI" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr, "a clear message, not a traceback"
+
+
+def test_serve_assignments_place_the_stack_beside_the_data(settings, tmp_path):
+    from rag.config import AppSettings, ServeSettings
+
+    settings = settings.model_copy(update={"app": AppSettings(data_dir=tmp_path / "data")})
+    values = serve_assignments(settings)
+    assert values["RUN_DIR"] == str(tmp_path / "data" / "run"), "logs and pids go under the data folder"
+    assert values["CHROMA_DIR"] == str((settings.index.dir / "chroma").resolve()), (
+        "the Chroma server serves the index folder's own chroma/ (the laptop's layout)"
+    )
+    assert (values["PROCESSES"], values["APP_PORT"], values["CHROMA_PORT"]) == ("2", "8601", "8600")
+    moved = settings.model_copy(
+        update={
+            "serve": ServeSettings(processes=3, run_dir=tmp_path / "run", chroma_dir=tmp_path / "vectors")
+        }
+    )
+    values = serve_assignments(moved)
+    assert (values["PROCESSES"], values["RUN_DIR"], values["CHROMA_DIR"]) == (
+        "3",
+        str(tmp_path / "run"),
+        str(tmp_path / "vectors"),
+    )
