@@ -19,7 +19,7 @@ from rag.errors import VectorStoreError
 from rag.index.duplicates import DuplicateLink, SharedShare, shares
 from rag.index.keyword import KeywordIndex
 from rag.index.locking import ReadWriteLock
-from rag.index.manifest import BM25
+from rag.index.manifest import BM25, INGEST_LOCK, INGEST_QUEUE, INGEST_STATUS, WRITE_LOCK
 from rag.index.registry import DocumentRecord, Registry, matching_documents
 from rag.index.vector_store import VectorStore
 from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
@@ -27,6 +27,7 @@ from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
 # Registry state key: the generation at which a writer last closed its embedded Chroma client,
 # which is when Chroma's on-disk vector index holds everything (see `refresh`).
 VECTORS_FLUSHED = "vectors_flushed"
+BOOKKEEPING = {WRITE_LOCK, INGEST_LOCK, INGEST_STATUS, f"{INGEST_STATUS}.tmp", INGEST_QUEUE}
 HELD_BACK_RETRY_S = 1.0  # how often a view missing another process's unflushed documents looks again
 
 
@@ -307,5 +308,10 @@ class IndexReads:
         with self._lock.read():
             documents = len(self._view.records)
             chunks = self._view.n_chunks
-        size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        # The ingest's status, queue and lock files say what runs, not what is stored.
+        size = sum(
+            p.stat().st_size
+            for p in self.path.rglob("*")
+            if p.is_file() and not BOOKKEEPING & {p.name, p.parent.name}
+        )
         return IndexStats(documents, chunks, self.fingerprint, size, str(self.path))
