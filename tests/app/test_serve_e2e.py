@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = REPO / "test-artifacts"
 SHARED_DOCS = REPO.parent / "shared" / "docs"
 ANSWER_TIMEOUT = 240  # seconds for one answer on 2 shared cores with nine browsers open
+START_ANSWER_TIMEOUT = 600  # the first answer of a process also loads the model and opens the index
 UPLOAD_TIMEOUT = 900  # seconds for the 20 documents to be embedded and committed
 READERS = 8
 ROUNDS_AFTER = 2  # answers each reader gets after the upload has finished
@@ -484,6 +485,10 @@ def test_kill_9_of_one_part_mid_batch(stack, drivers, tmp_path, part):
         shutil.copy(CORPUS / name, kill_batch / name)
     names = set(batch)
     assert not names & sources_in(stack.index_dir), "the batch is new to the library"
+    # Both app processes answer before anything is killed (run alone, this test loads their engines).
+    for url in stack.app_urls:
+        driver.get(url)
+        ask_in(driver, QUESTIONS[0][0], timeout=START_ANSWER_TIMEOUT)
     log = tmp_path / "ingest.log"
     old: dict[str, int] = {}
     ingest = start_ingest(stack, kill_batch, log)
