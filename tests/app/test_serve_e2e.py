@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = REPO / "test-artifacts"
 SHARED_DOCS = REPO.parent / "shared" / "docs"
 ANSWER_TIMEOUT = 240  # seconds for one answer on 2 shared cores with nine browsers open
+START_ANSWER_TIMEOUT = 600  # the first answer of a process also loads the model and opens the index
 UPLOAD_TIMEOUT = 900  # seconds for the 20 documents to be embedded and committed
 READERS = 8
 ROUNDS_AFTER = 2  # answers each reader gets after the upload has finished
@@ -78,14 +79,40 @@ NEW_DOCUMENT_QUESTIONS = (
     ("What is a just culture?", "Just culture"),
     ("What are Kotter's eight steps for leading change?", "Kotter"),
 )
-# The batches the kill tests ingest with the command line, while the stack serves.
-KILL_BATCH = (
-    "theatre-productivity.md",
-    "psirf.md",
-    "low-value-care.md",
-    "co-production.md",
-    "human-factors.md",
-)
+# The batch each kill test ingests with the command line while the stack serves (briefs in no
+# earlier batch, so each is new), and a question the batch's documents answer.
+KILL_BATCHES = {
+    "ingest": (
+        (
+            "theatre-productivity.md",
+            "psirf.md",
+            "low-value-care.md",
+            "lean-in-healthcare.md",
+            "productive-series.md",
+        ),
+        ("What is low-value care?", "low-value"),
+    ),
+    "app-1": (
+        (
+            "six-sigma-in-healthcare.md",
+            "digital-transformation-epr.md",
+            "experience-based-co-design.md",
+            "nhs-productivity-measurement.md",
+            "spc-making-data-count.md",
+        ),
+        ("What is experience-based co-design?", "co-design"),
+    ),
+    "chroma": (
+        (
+            "improvement-capability-programmes.md",
+            "qi-collaboratives.md",
+            "health-inequalities-improvement.md",
+            "evaluating-improvement.md",
+            "theory-of-change-driver-diagrams.md",
+        ),
+        ("What is a driver diagram?", "driver diagram"),
+    ),
+}
 
 
 def squash(text: str) -> str:
@@ -390,13 +417,13 @@ def test_eight_readers_ask_while_a_librarian_uploads_twenty_documents(stack, dri
         "upload_seconds": round(upload_finished - upload_started, 1),
         "during_upload": {
             "answers": len(during),
-            "p50_s": statistics.median(during),
-            "p95_s": percentile(during, 0.95),
+            "p50_s": round(statistics.median(during), 1),
+            "p95_s": round(percentile(during, 0.95), 1),
         },
         "after_upload": {
             "answers": len(after),
-            "p50_s": statistics.median(after),
-            "p95_s": percentile(after, 0.95),
+            "p50_s": round(statistics.median(after), 1),
+            "p95_s": round(percentile(after, 0.95), 1),
         },
     }
     ARTIFACTS.mkdir(exist_ok=True)
@@ -448,19 +475,20 @@ def wait_mid_batch(stack: Stack, process: subprocess.Popen, names: set[str], tim
     raise AssertionError(f"the batch committed nothing in {timeout} s")
 
 
-@pytest.fixture()
-def kill_batch(tmp_path) -> Path:
-    folder = tmp_path / "batch"
-    folder.mkdir()
-    for name in KILL_BATCH:
-        shutil.copy(CORPUS / name, folder / name)
-    return folder
-
-
-@pytest.mark.parametrize("part", ["ingest", "app-1", "chroma"])
-def test_kill_9_of_one_part_mid_batch(stack, drivers, kill_batch, tmp_path, part):
+@pytest.mark.parametrize("part", list(KILL_BATCHES))
+def test_kill_9_of_one_part_mid_batch(stack, drivers, tmp_path, part):
     driver = drivers[0]
-    names = set(KILL_BATCH)
+    batch, (question, word) = KILL_BATCHES[part]
+    kill_batch = tmp_path / "batch"
+    kill_batch.mkdir()
+    for name in batch:
+        shutil.copy(CORPUS / name, kill_batch / name)
+    names = set(batch)
+    assert not names & sources_in(stack.index_dir), "the batch is new to the library"
+    # Both app processes answer before anything is killed (run alone, this test loads their engines).
+    for url in stack.app_urls:
+        driver.get(url)
+        ask_in(driver, QUESTIONS[0][0], timeout=START_ANSWER_TIMEOUT)
     log = tmp_path / "ingest.log"
     old: dict[str, int] = {}
     ingest = start_ingest(stack, kill_batch, log)
@@ -511,9 +539,5 @@ def test_kill_9_of_one_part_mid_batch(stack, drivers, kill_batch, tmp_path, part
     verify_clean(stack)
     for url in stack.app_urls:
         driver.get(url)
-        _, _, answer = ask_in(driver, "What is low-value care?")
-        problem = _problem(driver)
-        assert problem is None, f"{url} after the restart: {problem}"
-        assert "low-value" in answer.casefold() or "low value" in answer.casefold(), (
-            f"{url} answers from the batch after the restart: {answer[:300]!r}"
-        )
+        _, _, answer = ask_in(driver, question)
+        assert word in answer.casefold(), f"{url} answers from the batch after the restart: {answer[:300]!r}"
