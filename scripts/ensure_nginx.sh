@@ -8,13 +8,13 @@ if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
 fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing nginx for the shared stack"
-  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
   # policy-rc.d exit 101: Debian's package would otherwise start its own nginx on port 80.
   made=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null || status=$?
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq nginx >/dev/null || status=$?
   [ "$made" = 0 ] || rm -f /usr/sbin/policy-rc.d
   exit "${status:-0}"
 else
