@@ -19,6 +19,7 @@ TOP_KEYS = {
     "retrieved": list,
     "timings_ms": dict,
     "index_fingerprint": str,
+    "reranker_fingerprint": str,  # the neural second stage's weights ("" when it is off)
 }
 CITATION_KEYS = {
     "n": (int,),
