@@ -65,6 +65,8 @@ ASPECT_WORDS = word_set(
     quickly soon common commonest typical usual biggest major started starting founded began introduced
     measure measured measuring run running first second last catch wrong goes went happen happens
     catches trouble issue issues point aim aims purpose goal critics critic research literature experts
+    rule rules principle principles sign signs criteria criterion component components element elements
+    feature features requirement requirements
     """
 )
 _DEGREE = word_set("long much many often far soon quickly")  # "how long", "how often"
