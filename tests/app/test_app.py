@@ -94,11 +94,13 @@ def test_document_markup_never_renders(make_app):
 def test_a_card_lists_its_documents_key_sources_with_links(make_app):
     at = ask(make_app().run(), HOSTILE_QUESTION)
     labels = [e.label for e in at.expander if e.label.startswith("Key sources of this document")]
-    assert labels == ["Key sources of this document (2)"] * len(labels) and labels, (
+    # The answer may also quote another document (with its own key sources): the hostile one's card
+    # is the one with two.
+    assert "Key sources of this document (2)" in labels, (
         f"the hostile document's card lists its two key sources: {[e.label for e in at.expander]}"
     )
-    lists = [b for b in html_bodies(at) if b.startswith("<ol")]
-    assert lists, "the key sources are shown as a list"
+    lists = [b for b in html_bodies(at) if b.startswith("<ol") and "bmjqs-2012-001731" in b]
+    assert lists, "the hostile document's key sources are shown as a list"
     listing = lists[0]
     assert '<a href="https://doi.org/10.1136/bmjqs-2012-001731" target="_blank"' in listing, listing
     assert "&lt;b&gt;BMJ Qual Saf&lt;/b&gt;" in listing and "<b>" not in listing, "citation text is escaped"

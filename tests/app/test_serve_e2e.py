@@ -31,7 +31,7 @@ from tests.app.browser import CHROMEDRIVER, CHROMIUM
 from tests.app.conftest import CORPUS, REPO
 from tests.app.stack import Stack, serve_stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.stack]
 
 ARTIFACTS = REPO / "test-artifacts"
 SHARED_DOCS = REPO.parent / "shared" / "docs"
