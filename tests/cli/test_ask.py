@@ -100,6 +100,8 @@ def test_json_output_is_one_object_with_the_documented_keys(capsys, cli_index, l
         "retrieved",
         "timings_ms",
         "index_fingerprint",
+        "reranker_fingerprint",
+        "sentences",
     }, sorted(data)
     assert data["backend"] == "extractive" and not data["abstained"] and data["citations"], data["answer"]
     assert data["citations"][0]["source"].endswith("run-charts.md"), data["citations"][0]
