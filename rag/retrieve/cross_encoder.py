@@ -230,12 +230,15 @@ class NeuralReranker:
     def fingerprint(self) -> str:
         return self.scorer.fingerprint
 
-    def warm(self) -> None:
-        """Warm the first stage's caches and run the model once (its first run allocates)."""
+    def warm(self) -> int:
+        """Warm the first stage's caches and run the model once (its first run allocates).
+
+        Returns what the first stage's warm returns: how many document profiles it embedded.
+        """
         warm = getattr(self.first, "warm", None)
-        if warm is not None:
-            warm()
+        embedded = warm() if warm is not None else 0
         self.scorer.score("warm up", ["the model's first run is slower"])
+        return int(embedded or 0)
 
     def forget_others(self, doc_ids) -> None:
         """Pass on the engine's "documents were removed" to the first stage's caches."""
