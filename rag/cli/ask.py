@@ -96,11 +96,15 @@ def _resolve_docs(engine: ChangeGuide, wanted: list[str]) -> frozenset[str]:
     return frozenset(ids)
 
 
-def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+def open_engine(args: argparse.Namespace, settings: Settings) -> ChangeGuide:
+    """The engine over an existing index, after the checks `ask` and `chat` share (--k, the index folder).
+
+    Raises:
+        InvalidQuestionError: --k below 1.
+        IndexNotFoundError: no index at settings.index.dir.
+    """
     from rag.engine import ChangeGuide
 
-    _check_question(args.question, settings)
-    history = load_history(args.history) if args.history else ()
     if args.k is not None and args.k < 1:
         raise InvalidQuestionError(f"--k must be at least 1, got {args.k}.")
     index_dir = Path(settings.index.dir).expanduser()
@@ -108,13 +112,25 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise IndexNotFoundError(
             f"There is no index at {index_dir}. Build one with `changeguide ingest PATH... --index {index_dir}`."
         )
-    engine = ChangeGuide(settings)
+    return ChangeGuide(settings)
+
+
+def search_filters(engine: ChangeGuide, args: argparse.Namespace) -> Filters | None:
+    """The --doc and --topic restrictions as filters, or None when there are none."""
+    filters = Filters(doc_ids=_resolve_docs(engine, args.doc), topics=frozenset(args.topic))
+    return None if filters.is_empty() else filters
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    _check_question(args.question, settings)
+    history = load_history(args.history) if args.history else ()
+    engine = open_engine(args, settings)
     try:
-        filters = Filters(doc_ids=_resolve_docs(engine, args.doc), topics=frozenset(args.topic))
+        filters = search_filters(engine, args)
         answer = engine.ask(
             args.question,
             history=history,
-            filters=None if filters.is_empty() else filters,
+            filters=filters,
             k=args.k,
             backend=args.backend,
         )

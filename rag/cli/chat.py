@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from rag.app.view import HISTORY_TURNS
 from rag.cli import EXIT_OK, add_index_argument
-from rag.cli.ask import _check_question, _resolve_docs, print_answer
+from rag.cli.ask import _check_question, open_engine, print_answer, search_filters
 from rag.cli.history import load_history
 from rag.config import Settings
-from rag.errors import ChangeGuideError, IndexNotFoundError, InvalidQuestionError
+from rag.errors import ChangeGuideError
 from rag.types import Filters, KeySource, Turn
 
 if TYPE_CHECKING:
@@ -59,25 +59,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.engine import ChangeGuide
-
-    if args.k is not None and args.k < 1:
-        raise InvalidQuestionError(f"--k must be at least 1, got {args.k}.")
     history = load_history(args.history) if args.history else ()
-    index_dir = Path(settings.index.dir).expanduser()
-    if not index_dir.exists():
-        raise IndexNotFoundError(
-            f"There is no index at {index_dir}. Build one with `changeguide ingest PATH... --index {index_dir}`."
-        )
-    engine = ChangeGuide(settings)
+    engine = open_engine(args, settings)
     try:
-        filters = Filters(doc_ids=_resolve_docs(engine, args.doc), topics=frozenset(args.topic))
+        filters = search_filters(engine, args)
         return chat_loop(
             engine,
             sys.stdin,
             sys.stdout,
             history=history,
-            filters=None if filters.is_empty() else filters,
+            filters=filters,
             k=args.k,
             backend=args.backend,
         )
