@@ -11,23 +11,18 @@ lands (this test then checks their phrases too).
 from __future__ import annotations
 
 from collections import Counter
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from rag.config import Settings
-from rag.errors import IngestError
 from rag.evals.metrics import normalise
 from rag.evals.questions import STYLES, Question, load_questions
-from rag.ingest.loaders import loader_for
+from tests.gold_sources import CORPUS, SHARED_DOCS, extracted, library_files
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = REPO / "evals" / "questions"
 DEV, TEST, PENDING = (QUESTIONS / f"managers-{s}.jsonl" for s in ("dev", "test", "pending"))
 IN_VOCABULARY = (QUESTIONS / "dev.jsonl", QUESTIONS / "starter.jsonl")
-CORPUS = REPO / "corpus"
-SHARED_DOCS = REPO.parent / "shared" / "docs"
 
 MIN_ANSWERABLE = 220  # both splits together (issue 9)
 MIN_OUT_OF_SCOPE = 60
@@ -35,38 +30,11 @@ MIN_PER_STYLE_HELD_OUT = 10  # answerable questions of each style in the test sp
 OUT_OF_SCOPE_TAGS = {"near-domain", "off-domain"}
 
 
-def _library_files() -> dict[str, Path]:
-    """Every file a gold source may name: the briefs and the shared documents, by casefolded name and stem."""
-    files = [p for p in CORPUS.glob("*.md") if p.name != "README.md"]
-    files += [p for p in SHARED_DOCS.iterdir() if p.is_file()] if SHARED_DOCS.is_dir() else []
-    names: dict[str, Path] = {}
-    for path in files:
-        names[path.name.casefold()] = path
-        names[path.stem.casefold()] = path
-    return names
-
-
-@cache
-def _extracted(path: Path) -> str | None:
-    """The normalised text our loader extracts from `path` (None when no loader reads it).
-
-    A loader that rejects the file counts as none: the scanned PDFs have a PDF loader that refuses
-    them ("needs OCR"), so their questions wait in managers-pending.jsonl like the slides' do.
-    """
-    loader = loader_for(path)
-    if loader is None:
-        return None
-    try:
-        return normalise(loader(path, Settings()).text)
-    except IngestError:
-        return None
-
-
 @pytest.fixture(scope="module")
 def library() -> dict[str, Path]:
     if not SHARED_DOCS.is_dir():
         pytest.fail(f"the shared documents are expected at {SHARED_DOCS}")
-    return _library_files()
+    return library_files()
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +78,7 @@ def test_gold_sources_are_library_files_and_gold_phrases_occur_in_one_of_them(sp
             if path is None:
                 problems.append(f"{q.id}: gold source {gold!r} is not a file of corpus/ or ../shared/docs")
                 continue
-            text = _extracted(path)
+            text = extracted(path)
             if text is None:
                 problems.append(f"{q.id}: no loader reads {gold!r} yet (move it to managers-pending.jsonl)")
                 continue
@@ -146,6 +114,6 @@ def test_pending_questions_name_real_files_no_loader_reads_yet(library):
         assert q.style in STYLES, f"{q.id} has no style"
         paths = [library.get(g.casefold()) for g in q.gold_sources]
         assert all(paths), f"{q.id}: a gold source is not a library file: {q.gold_sources}"
-        assert any(_extracted(p) is None for p in paths), (
+        assert any(extracted(p) is None for p in paths), (
             f"{q.id}: every gold source has a loader now: move it into managers-dev/test.jsonl"
         )

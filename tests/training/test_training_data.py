@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from rag.config import Settings
-from rag.errors import IngestError
 from rag.evals.metrics import normalise
 from rag.evals.questions import STYLES, Question, load_questions
-from rag.ingest.loaders import loader_for
+from tests.gold_sources import SHARED_DOCS, extracted, library_files
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINING = REPO / "training" / "data"
 TRAINING_FILES = ("briefs.jsonl", "docs.jsonl")  # briefs: corpus/; docs: ../shared/docs
 EVAL_SETS = tuple(REPO / "evals" / "questions" / f"managers-{s}.jsonl" for s in ("dev", "test"))
-CORPUS = REPO / "corpus"
-SHARED_DOCS = REPO.parent / "shared" / "docs"
 
 NEAR_DUPLICATE_JACCARD = 0.6  # token-set overlap at which two questions count as the same question
 OUT_OF_SCOPE_TAGS = {"near-domain", "off-domain"}
@@ -42,29 +37,6 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
-def _library_files() -> dict[str, Path]:
-    """Every file a gold source may name, by casefolded name and stem."""
-    files = [p for p in CORPUS.glob("*.md") if p.name != "README.md"]
-    files += [p for p in SHARED_DOCS.iterdir() if p.is_file()] if SHARED_DOCS.is_dir() else []
-    names: dict[str, Path] = {}
-    for path in files:
-        names[path.name.casefold()] = path
-        names[path.stem.casefold()] = path
-    return names
-
-
-@cache
-def _extracted(path: Path) -> str | None:
-    """The normalised text our loader extracts from `path` (None when no loader reads it)."""
-    loader = loader_for(path)
-    if loader is None:
-        return None
-    try:
-        return normalise(loader(path, Settings()).text)
-    except IngestError:
-        return None
-
-
 def _present() -> list[str]:
     return [name for name in TRAINING_FILES if (TRAINING / name).exists()]
 
@@ -73,7 +45,7 @@ def _present() -> list[str]:
 def library() -> dict[str, Path]:
     if not SHARED_DOCS.is_dir():
         pytest.fail(f"the shared documents are expected at {SHARED_DOCS}")
-    return _library_files()
+    return library_files()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +90,7 @@ def test_gold_sources_are_library_files_and_gold_phrases_occur_in_one_of_them(na
             if path is None:
                 problems.append(f"{q.id}: gold source {gold!r} is not a file of corpus/ or ../shared/docs")
                 continue
-            text = _extracted(path)
+            text = extracted(path)
             if text is None:
                 problems.append(f"{q.id}: no loader reads {gold!r}")
                 continue
