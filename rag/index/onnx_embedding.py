@@ -22,9 +22,11 @@ from rag.errors import ConfigError, MissingDependencyError
 
 DIM = 384  # all-MiniLM-L6-v2's hidden size
 # onnxruntime holds a batch's attention scores at once (batch x 12 heads x tokens^2 floats): at 32
-# texts of 256 word pieces a run peaks about 800 MB above the model, at 16 about 360 MB, and runs no
-# slower per text (measured: 158 vs 147 ms of CPU a text), so batches are capped here.
-MAX_BATCH = 16
+# texts of 256 word pieces a run peaks about 800 MB above the model. Smaller batches also cost less
+# CPU per text. Measured on 2 idle cores, 96 real chunks of corpus/ and ../shared/docs (about 1,200
+# characters each, most cut at 256 word pieces): 154 / 148 / 178 / 178 ms of CPU a text at batches of
+# 4 / 8 / 16 / 32 (benchmarks/README.md, "Embedding runtime").
+MAX_BATCH = 8
 _HASH_BLOCK = 1 << 20
 
 
