@@ -7,8 +7,10 @@ stage on; its features (rag.answer.abstain.FEATURES) are read from the passages 
 answerer and the answerer's evidence. Label 1 = answerable. Questions are assigned to K folds by
 a seeded shuffle (a question and its row never straddle folds); the out-of-fold probabilities
 choose the threshold: the highest one whose false-abstention rate on answerable questions is at
-most --max-false-abstention, which declines as many out-of-scope questions as that allows. The
-final model is fitted on every question and stored with that threshold and its provenance.
+most --max-false-abstention (default 5%, the issue's budget), which declines as many out-of-scope
+questions as that allows. The L2 penalty is chosen on the same folds (the candidate that declines
+most out-of-scope questions at that budget). The final model is fitted on every question and
+stored with that threshold, its provenance and the cross-validated trade-off at other budgets.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def collect(index: Path, questions: Path, workers: int = 1) -> tuple[list[dict],
     return [by_id[q["id"]] for q in rows if q["id"] in by_id], results[0][1]
 
 
+TRADE_OFF_BUDGETS = (0.0, 0.03, 0.05, 0.1, 0.15, 0.2)
+
+
 def folds_of(n: int, k: int, seed: int) -> np.ndarray:
     order = list(range(n))
     random.Random(seed).shuffle(order)
@@ -87,6 +92,16 @@ def folds_of(n: int, k: int, seed: int) -> np.ndarray:
     for position, i in enumerate(order):
         fold[i] = position % k
     return fold
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, l2: float) -> np.ndarray:
+    """Each question's probability from the model fitted on the other folds."""
+    oof = np.zeros(len(y))
+    for f in range(k):
+        train, test = fold != f, fold == f
+        model = fit_logistic(x[train], y[train], FEATURES, name=ABSTAIN_MODEL_NAME, l2=l2)
+        oof[test] = model.proba(x[test])
+    return oof
 
 
 def choose_threshold(p: np.ndarray, y: np.ndarray, max_false: float) -> float:
@@ -119,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=ROOT / "evals/questions/managers-dev.jsonl")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--l2", type=float, default=1.0)
-    parser.add_argument("--max-false-abstention", type=float, default=0.03)
+    parser.add_argument("--l2", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0, 10.0])
+    parser.add_argument("--max-false-abstention", type=float, default=0.05)
     parser.add_argument("--out", type=Path, default=ABSTAIN_MODEL_FILE)
     parser.add_argument("--workers", type=int, default=1, help="processes asking the questions")
     parser.add_argument("--cache", type=Path, default=None, help="reuse/keep the collected features here")
@@ -139,13 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     x = np.array([[r["features"][f] for f in FEATURES] for r in rows])
     y = np.array([1.0 if r["answerable"] else 0.0 for r in rows])
     fold = folds_of(len(rows), args.folds, args.seed)
-    oof = np.zeros(len(rows))
-    for f in range(args.folds):
-        train, test = fold != f, fold == f
-        model = fit_logistic(x[train], y[train], FEATURES, name=ABSTAIN_MODEL_NAME, l2=args.l2)
-        oof[test] = model.proba(x[test])
-    threshold = choose_threshold(oof, y, args.max_false_abstention)
     answerable, oos = y == 1, y == 0
+    # The L2 penalty is chosen by the same folds: the one that declines most out-of-scope questions
+    # at the false-abstention budget (ties go to the stronger penalty, the simpler model).
+    by_l2 = {}
+    for l2 in args.l2:
+        oof_l2 = out_of_fold(x, y, fold, args.folds, l2)
+        t = choose_threshold(oof_l2, y, args.max_false_abstention)
+        by_l2[l2] = (float((oof_l2[oos] < t).mean()) if oos.any() else 0.0, oof_l2)
+    l2 = max(by_l2, key=lambda v: (by_l2[v][0], v))
+    oof = by_l2[l2][1]
+    threshold = choose_threshold(oof, y, args.max_false_abstention)
     cv = {
         "folds": args.folds,
         "seed": args.seed,
@@ -155,8 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         "n_answerable": int(answerable.sum()),
         "n_out_of_scope": int(oos.sum()),
         "per_style": by_style(rows, oof, threshold),
+        "l2_candidates": {str(v): round(by_l2[v][0], 4) for v in args.l2},
+        # What other budgets would give (out of scope declined at each false-abstention rate).
+        "trade_off": {
+            str(budget): round(float((oof[oos] < choose_threshold(oof, y, budget)).mean()), 4)
+            for budget in TRADE_OFF_BUDGETS
+        }
+        if oos.any()
+        else {},
     }
-    final = fit_logistic(x, y, FEATURES, name=ABSTAIN_MODEL_NAME, l2=args.l2)
+    final = fit_logistic(x, y, FEATURES, name=ABSTAIN_MODEL_NAME, l2=l2)
     data_hash = hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()
     entry = final.to_json()
     entry["threshold"] = threshold
@@ -168,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "label": "1 = answerable; the answerer declines when p < threshold",
         "features_sha256": data_hash,
         "reranker_fingerprint": fingerprint,
-        "l2": args.l2,
+        "l2": l2,
         "max_false_abstention": args.max_false_abstention,
         "cross_validation": cv,
         "seconds": round(time.time() - started),

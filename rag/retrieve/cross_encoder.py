@@ -41,9 +41,10 @@ MANIFEST = "manifest.json"
 WINDOW_WORDS = 64
 WINDOW_STEP = 32
 RETRAIN = "python training/train_reranker.py (see training/README.md)"
-# The passages the model reads are ordered by logit + FIRST_STAGE_WEIGHT x logit(feature-model
-# probability). Chosen on managers-dev with the blend table train_reranker.py measures
-# (manifest.json, figures.int8.gold_in_top5_blend_first_stage_weight).
+# The passages the model reads are ordered by logit + w x logit(feature-model probability). The
+# weight w ships with the model: train_reranker.py measures each candidate on managers-dev and
+# writes the best into manifest.json (`first_stage_weight`); this is the value for a manifest
+# written before it did (the blend that equals the first stage's order for an uninformed model).
 FIRST_STAGE_WEIGHT = 1.0
 
 
@@ -98,6 +99,11 @@ class RerankerManifest:
     @property
     def fingerprint(self) -> str:
         return self.sha256[:12]
+
+    @property
+    def first_stage_weight(self) -> float:
+        """The blend weight of the first stage's logit, as training chose it."""
+        return float(self.details.get("first_stage_weight", FIRST_STAGE_WEIGHT))
 
 
 def read_manifest(model_dir: Path = MODEL_DIR) -> RerankerManifest:
@@ -210,8 +216,8 @@ class NeuralReranker:
     `passages` of them and orders those by its logit. The rest follow in the feature order, below.
 
     Each of the top passages keeps the feature model's probability in `rerank_score` and gets the
-    cross-encoder's logit in `neural_score`; `score` becomes sigmoid(logit + FIRST_STAGE_WEIGHT x
-    logit(first-stage score)).
+    cross-encoder's logit in `neural_score`; `score` becomes sigmoid(logit + w x logit(first-stage
+    score)), w the manifest's `first_stage_weight` unless `first_weight` is given.
     """
 
     def __init__(
@@ -219,10 +225,10 @@ class NeuralReranker:
         first: Reranker,
         scorer: CrossEncoderScorer,
         passages: int,
-        first_weight: float = FIRST_STAGE_WEIGHT,
+        first_weight: float | None = None,
     ) -> None:
         self.first = first
-        self.first_weight = first_weight
+        self.first_weight = scorer.manifest.first_stage_weight if first_weight is None else first_weight
         self.scorer = scorer
         self.passages = passages
 
