@@ -199,6 +199,22 @@ def test_remove_by_id_or_source_and_unknown(tmp_path, embedder):
         guide.close()
 
 
+def _answers_of_each_state(folder, embedder, question: str) -> list[str]:
+    """The answer to `question` before, after each document of LATER is added, and after the first is removed."""
+    guide = ChangeGuide(Settings().with_index_dir(folder), embedder)
+    try:
+        guide.ingest([CORPUS / LIBRARY[0], CORPUS / LIBRARY[1]])
+        texts = [guide.ask(question).text]
+        for name in LATER:
+            guide.ingest([CORPUS / name])
+            texts.append(guide.ask(question).text)
+        guide.remove(str(CORPUS / LATER[0]))
+        texts.append(guide.ask(question).text)
+        return texts
+    finally:
+        guide.close()
+
+
 def test_threads_ask_while_another_ingests(tmp_path, embedder):
     guide = ChangeGuide(Settings().with_index_dir(tmp_path / "index"), embedder)
     guide.ingest([CORPUS / LIBRARY[0], CORPUS / LIBRARY[1]])
@@ -234,9 +250,14 @@ def test_threads_ask_while_another_ingests(tmp_path, embedder):
                     guide.index.document_text(citation.doc_id)[citation.start : citation.end]
                     == citation.excerpt
                 )
-        # The new documents are about other topics, so the run-chart answer must not change.
-        assert {a.text for a in answers} == {expected.text}, (
-            "answers stay consistent while the library changes"
+        # Every answer is the answer of one whole state of the library: before, after each commit of
+        # the batch, or after the removal. (The new documents are about other topics, but they move
+        # the keyword statistics the rankers read, so the states may answer differently.) The states'
+        # answers come from a second index taken through the same changes one at a time.
+        states = _answers_of_each_state(tmp_path / "replay", embedder, question)
+        assert states[0] == expected.text, "the replay starts from the same library"
+        assert {a.text for a in answers} <= set(states), (
+            "an answer given while the library changed matches no whole state of it"
         )
         assert guide.ask(question).text == expected.text
     finally:
