@@ -98,7 +98,7 @@ def main(argv: list[str]) -> int:
         print(f"nearest other passage the same in both runtimes: {agree:.1%}")
 
     sample = texts[: args.texts]
-    embedders[("torch", 1)].embed_batch(sample[:32])  # warm-up
+    embedders[("torch", args.threads[0])].embed_batch(sample[:32])  # warm-up
     wall: dict[tuple[str, int], list[float]] = {k: [] for k in embedders}
     cpu: dict[tuple[str, int], list[float]] = {k: [] for k in embedders}
     for _ in range(args.rounds):
