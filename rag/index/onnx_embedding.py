@@ -23,9 +23,10 @@ from rag.errors import ConfigError, MissingDependencyError
 DIM = 384  # all-MiniLM-L6-v2's hidden size
 # onnxruntime holds a batch's attention scores at once (batch x 12 heads x tokens^2 floats): at 32
 # texts of 256 word pieces a run peaks about 800 MB above the model. Smaller batches also cost less
-# CPU per text. Measured on 2 idle cores, 96 real chunks of corpus/ and ../shared/docs (about 1,200
-# characters each, most cut at 256 word pieces): 154 / 148 / 178 / 178 ms of CPU a text at batches of
-# 4 / 8 / 16 / 32 (benchmarks/README.md, "Embedding runtime").
+# CPU per text: on 2 idle cores, 96 real chunks of corpus/ and ../shared/docs, 161 / 172 / 183 / 188 ms
+# a text at batches of 4 / 8 / 16 / 32 (`benchmarks/bench_embedding.py --no-agreement --texts 96
+# --batch-sizes 4 8 16 32 --rounds 1`; an earlier loop gave 154 / 148 / 178 / 178). 4 and 8 are within
+# the runs' noise; 8 keeps fewer runs per call.
 MAX_BATCH = 8
 _HASH_BLOCK = 1 << 20
 
