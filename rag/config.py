@@ -126,11 +126,12 @@ class RetrievalSettings(_Section):
         "candidates with the question and reorder them; it also feeds the learned abstention model.",
     )
     neural_passages: int = Field(
-        12,
+        8,
         ge=1,
         le=100,
         description="How many of the best feature-ranked candidates the cross-encoder reads (cost grows "
-        "linearly: about 10-20 ms each on 2 cores with the int8 model).",
+        "linearly: about 10-13 ms each on 2 cores with the int8 model). 8 kept managers-dev retrieval "
+        "as with 12 (benchmarks/README.md); the learned abstention is fitted with the same number.",
     )
     neural_threads: int = Field(
         2, ge=1, le=64, description="CPU threads ONNX Runtime uses for the cross-encoder."

@@ -4,8 +4,10 @@ Two deciders:
 
 - The learned one (default, whenever the neural reranker has read the passages): a logistic model
   over the cross-encoder's scores of the passages (best, margin over the second, mean of the top
-  three), the first stage's scores of the best passage (feature-model probability, cosine, BM25)
-  and the answerer's sentence evidence (best sentence cosine, question-term coverage). It gives
+  three), the first stage's scores of the best passage (feature-model probability, cosine, BM25),
+  the answerer's sentence evidence (best sentence cosine, question-term coverage) and what the
+  passages lack of the question (rag/answer/scope.py: its numbers and names, the kind of answer
+  it asks for, a question about the present). It gives
   p(the library answers this); below its threshold the answerer declines. Fitted and calibrated
   by training/fit_abstention.py on evals/questions/managers-dev.jsonl with grouped, seeded
   cross-validation; the model, its threshold and provenance are rag/models/abstain.json.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.answer.scope import ScopeSignals
 from rag.models.linear import LinearModel, load_model
 from rag.types import ScoredChunk
 
@@ -41,6 +44,11 @@ FEATURES = (
     "bm25_top",  # log(1 + BM25) of the best passage (0 when BM25 did not return it)
     "best_cosine",  # question vs its closest quotable sentence (the answerer's evidence)
     "coverage",  # share of question content terms in the closest sentences
+    # What the passages lack of the question (rag/answer/scope.py): near-domain traps show here.
+    "passage_coverage",  # share of question content terms anywhere in the passages
+    "missing_specific",  # the question's numbers and proper names that no passage holds (capped)
+    "type_missing",  # a number or a person is asked for and no close sentence has one
+    "asks_present",  # the question asks about the present ("now", "this year", "so far")
 )
 
 ABSTENTION_TEXT = (
@@ -58,12 +66,14 @@ class Evidence:
     best_cosine: float  # question vs its closest quotable sentence
     coverage: float  # share of question content terms found in the closest sentences
     score: float  # the hand-weighted combination (the fallback compares it with the threshold)
+    scope: ScopeSignals = ScopeSignals()  # what the passages lack of the question (learned model only)
 
 
-def evidence_score(best_cosine: float, coverage: float) -> Evidence:
+def evidence_score(best_cosine: float, coverage: float, scope: ScopeSignals | None = None) -> Evidence:
     """Combine the two signals into one evidence score in [0, 1] (cosines below 0 count as 0)."""
     cosine = max(0.0, float(best_cosine))
-    return Evidence(cosine, float(coverage), COSINE_WEIGHT * cosine + COVERAGE_WEIGHT * float(coverage))
+    score = COSINE_WEIGHT * cosine + COVERAGE_WEIGHT * float(coverage)
+    return Evidence(cosine, float(coverage), score, scope or ScopeSignals())
 
 
 def hand_weighted_abstain(evidence: Evidence, threshold: float) -> bool:
@@ -87,6 +97,10 @@ def abstention_features(evidence: Evidence, passages: Sequence[ScoredChunk]) -> 
         "bm25_top": math.log1p(max(0.0, float(top.keyword_score or 0.0))),
         "best_cosine": evidence.best_cosine,
         "coverage": evidence.coverage,
+        "passage_coverage": evidence.scope.passage_coverage,
+        "missing_specific": evidence.scope.missing_specific,
+        "type_missing": evidence.scope.type_missing,
+        "asks_present": evidence.scope.asks_present,
     }
 
 

@@ -31,6 +31,7 @@ from rag.answer.citations import EXCERPT_MAX_WORDS, build_citation, excerpt_boun
 from rag.answer.features import SUBJECT_WORDS, SentenceInput, passage_prior, pool_features
 from rag.answer.intent import classify, last_heading
 from rag.answer.layout import answer_layout, layout_text
+from rag.answer.scope import scope_signals
 from rag.answer.sentences import (
     Sentence,
     count_words,
@@ -51,6 +52,7 @@ MODEL_NAME = "sentence"
 SHORTLIST_SIZE = 16  # sentences embedded per question (~100 ms on 2 idle cores); the model's own
 # `selection.shortlist_size` (chosen by training/fit_sentences.py) overrides it
 EVIDENCE_SENTENCES = 3  # coverage is measured on this many closest sentences together
+TYPE_SENTENCES = 5  # the kind of answer asked for (a number, a name) is looked for in this many
 # Abstention evidence always reads the first SHORTLIST_SIZE of the lexical shortlist, whatever
 # its length, so a longer shortlist for selection does not move the abstention threshold.
 ANTECEDENT_STEPS = 2  # a back-referring sentence may carry at most this many sentences before it
@@ -169,13 +171,15 @@ class ExtractiveGenerator:
         for candidate, vector, cosine in zip(shortlist, vectors[1:], cosines, strict=True):
             candidate.vector = vector
             candidate.cosine = float(cosine)
-        closest = sorted(shortlist[:SHORTLIST_SIZE], key=lambda c: -c.cosine)[:EVIDENCE_SENTENCES]
+        by_cosine = sorted(shortlist[:SHORTLIST_SIZE], key=lambda c: -c.cosine)
+        closest = by_cosine[:EVIDENCE_SENTENCES]
         covered = coverage(question_terms, set().union(*(c.terms for c in closest)))
+        scope = scope_signals(question, passages, [c.quote for c in by_cosine[:TYPE_SENTENCES]])
         items = [_input(c) for c in shortlist]
         features = pool_features(items, question, question_terms, classify(question))
         for candidate, item, values in zip(shortlist, items, features, strict=True):
             candidate.item, candidate.features = item, values
-        return shortlist, evidence_score(closest[0].cosine, covered)
+        return shortlist, evidence_score(closest[0].cosine, covered, scope)
 
     def _score(
         self, question: str, passages: Sequence[ScoredChunk]

@@ -15,6 +15,7 @@ from rag.answer.abstain import (
     learned_model,
     should_abstain,
 )
+from rag.config import Settings
 from rag.types import Chunk, ScoredChunk
 
 
@@ -27,6 +28,14 @@ def test_the_shipped_model_has_every_feature_a_threshold_and_its_provenance():
         assert key in provenance, f"abstain.json provenance lacks {key!r}"
     cv = provenance["cross_validation"]
     assert cv["false_abstention"] <= 0.05 and cv["per_style"], cv
+
+
+def test_the_shipped_model_was_fitted_on_as_many_passages_as_the_engine_reads():
+    # Its features (the best logit, the margin, the mean of three) shift with the passages read.
+    fitted = learned_model(ABSTAIN_MODEL_FILE).provenance.get("neural_passages")
+    assert fitted == Settings().retrieval.neural_passages, (
+        f"abstain.json was fitted with {fitted} passages read; refit it (training/README.md)"
+    )
 
 
 def _passage(name: str, logit: float | None) -> ScoredChunk:

@@ -1,0 +1,137 @@
+"""Signs that a question asks for something the passages do not hold, for the learned abstention.
+
+A near-domain question names things the library mentions ("East London NHS Foundation Trust",
+"PSIRF") and asks what it does not hold: a figure for this year, who leads a body now, one
+trust's rating. Passages about the named thing then score well on every relevance signal. What
+gives such a question away is what is missing:
+
+- a specific term of the question (a number, a year, a proper name) that no passage contains;
+- the kind of answer asked for (a quantity, a year, a person) absent from the sentences closest
+  to it;
+- the question asks about the present, the recent past or the future ("now", "this year", "at its
+  last inspection", "the next edition"), which a library of published literature rarely answers.
+
+These are inputs of the abstention model (rag/answer/abstain.py); their weights are fitted with
+the rest by training/fit_abstention.py, not set here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rag.answer.terms import STOPWORDS, content_terms, word_set, words
+from rag.types import ScoredChunk
+
+MAX_MISSING = 3  # missing specific terms counted (one missing name is already telling)
+
+_NUMBER_RUN = re.compile(r"\d+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
+_ACRONYM = re.compile(r"[A-Z]{2,}s?")
+_OPENS_SENTENCE = re.compile(r"(?:^|[.?!:;]\s*)$")
+# Words capitalised by convention rather than as names.
+_NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "ok", "okay"})
+
+# What the question asks for: a quantity, a year or date, or a person.
+_ASKS_QUANTITY = re.compile(
+    r"\b(?:how (?:many|much|long|often)|what (?:percentage|proportion|share|number|rate|figure|amount|"
+    r"score|price|cost|rating)|per ?cent|by how much)\b",
+    re.IGNORECASE,
+)
+_ASKS_DATE = re.compile(
+    r"\b(?:what (?:year|date)|which (?:year|month)|in what year|when (?:was|did|were|will))\b", re.IGNORECASE
+)
+_ASKS_PERSON = re.compile(
+    r"(?:^|[.,;:]\s*|\band\s+)who(?:'s|s)?\b(?! (?:should|can|could|do|does|needs?|to)\b)", re.IGNORECASE
+)
+_NUMBER_WORDS = word_set(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred "
+    "thousand million billion half third quarter twice double doubled halved dozen percent"
+)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+# A number with a unit (%, per cent, £, $) or a whole number; a quantity unless it is a year.
+_QUANTITY = re.compile(r"(?<![\d.,])\d[\d,.]*\s*(?:%|per ?cent)|£\s*\d|\$\s*\d|\b\d[\d,.]*\b")
+# Two capitalised words in a row (not opening the sentence): a person's or body's name.
+_FULL_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+")
+# The present, the recent past or the future: a library of published literature rarely holds it.
+_PRESENT = re.compile(
+    r"\b(?:now|nowadays|currently|current|today|this (?:year|month|week|quarter|winter|summer|spring|autumn)|"
+    r"so far|to date|at the moment|these days|latest|as of|"
+    r"last (?:year|month|week|quarter|winter|summer|spring|autumn|inspection|visit)|"
+    r"next (?:year|month|edition|version|round|review))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ScopeSignals:
+    """What the passages lack of the question (every field a float for the model)."""
+
+    passage_coverage: float = 1.0  # share of question content terms found anywhere in the passages
+    missing_specific: float = 0.0  # specific question terms (numbers, names) in no passage, capped
+    type_missing: float = 0.0  # 1 when a quantity, year or person is asked for and no close sentence has one
+    asks_present: float = 0.0  # 1 when the question asks about now, the recent past or the future
+
+
+def specific_terms(question: str) -> set[str]:
+    """The question's numbers and proper names (lower-cased): capitalised words that do not open a
+    sentence, and acronyms anywhere. A passage must hold them to answer the question."""
+    text = " ".join(question.split())
+    names = set()
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        opens = bool(_OPENS_SENTENCE.search(text[: match.start()]))
+        if _ACRONYM.fullmatch(word) or (word[0].isupper() and not opens):
+            name = word.lower().replace("\u2019", "'").removesuffix("'s").strip("'-")
+            if name not in STOPWORDS and name not in _NOT_NAMES and len(name) > 1:
+                names.add(name)
+    return names | set(_NUMBER_RUN.findall(text))
+
+
+def _vocabulary(passages: Sequence[ScoredChunk]) -> tuple[set[str], set[str]]:
+    """The passages' lower-cased words and their number runs (text, title and section)."""
+    vocab: set[str] = set()
+    numbers: set[str] = set()
+    for passage in passages:
+        chunk = passage.chunk
+        for text in (chunk.text, str(chunk.meta.get("title") or ""), chunk.section or ""):
+            for word in words(text):
+                vocab.add(word)
+                vocab.update(part for part in re.split(r"[-']", word) if part)
+            numbers.update(_NUMBER_RUN.findall(text))
+    return vocab, numbers
+
+
+def _holds_quantity(text: str) -> bool:
+    """Whether `text` states a quantity: a number other than a year, or a number word."""
+    if any(not _YEAR.fullmatch(m.group(0).strip()) for m in _QUANTITY.finditer(text)):
+        return True
+    return any(w in _NUMBER_WORDS for w in words(text))
+
+
+def scope_signals(question: str, passages: Sequence[ScoredChunk], closest: Iterable[str]) -> ScopeSignals:
+    """The signals for `question` against the passages handed to the answerer and the texts of the
+    sentences closest to it."""
+    vocab, numbers = _vocabulary(passages)
+    question_terms = set(content_terms(question))
+    passage_terms = {t for w in vocab for t in content_terms(w)}
+    covered = len(question_terms & passage_terms) / len(question_terms) if question_terms else 1.0
+    missing = [t for t in specific_terms(question) if t not in (numbers if t.isdigit() else vocab)]
+    closest = list(closest)
+    type_missing = 0.0
+    if (
+        _ASKS_QUANTITY.search(question)
+        and not any(_holds_quantity(s) for s in closest)
+        or _ASKS_DATE.search(question)
+        and not any(_YEAR.search(s) for s in closest)
+        or _ASKS_PERSON.search(question)
+        and not any(_FULL_NAME.search(s) for s in closest)
+    ):
+        type_missing = 1.0
+    return ScopeSignals(
+        passage_coverage=covered,
+        missing_specific=float(min(MAX_MISSING, len(missing))),
+        type_missing=type_missing,
+        asks_present=1.0 if _PRESENT.search(question) else 0.0,
+    )
