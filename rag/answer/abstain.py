@@ -47,8 +47,8 @@ FEATURES = (
     # What the passages lack of the question (rag/answer/scope.py): near-domain traps show here.
     "passage_coverage",  # share of question content terms anywhere in the passages
     "missing_specific",  # the question's numbers and proper names that no passage holds (capped)
-    "type_missing",  # a number or a person is asked for and no close sentence has one
-    "asks_present",  # the question asks about the present ("now", "this year", "so far")
+    "type_missing",  # a quantity, a year or a person is asked for and no close sentence has one
+    "asks_present",  # the question asks about now, the recent past or the future ("this year")
 )
 
 ABSTENTION_TEXT = (

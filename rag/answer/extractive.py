@@ -52,7 +52,7 @@ MODEL_NAME = "sentence"
 SHORTLIST_SIZE = 16  # sentences embedded per question (~100 ms on 2 idle cores); the model's own
 # `selection.shortlist_size` (chosen by training/fit_sentences.py) overrides it
 EVIDENCE_SENTENCES = 3  # coverage is measured on this many closest sentences together
-TYPE_SENTENCES = 5  # the kind of answer asked for (a number, a name) is looked for in this many
+TYPE_SENTENCES = 5  # the kind of answer asked for (a quantity, a year, a name) is looked for in this many
 # Abstention evidence always reads the first SHORTLIST_SIZE of the lexical shortlist, whatever
 # its length, so a longer shortlist for selection does not move the abstention threshold.
 ANTECEDENT_STEPS = 2  # a back-referring sentence may carry at most this many sentences before it
