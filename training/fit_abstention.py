@@ -182,13 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         t = choose_threshold(p, y, args.max_false_abstention)
         return float((p[oos] < t).mean()) if oos.any() else 0.0
 
+    seeds = [args.seed + r for r in range(max(1, args.repeats))]
     by_l2 = {}
     for l2 in args.l2:
         runs = [
-            declined(
-                out_of_fold(x, y, folds_of(len(rows), args.folds, args.seed + r), args.folds, l2, features)
-            )
-            for r in range(max(1, args.repeats))
+            declined(out_of_fold(x, y, folds_of(len(rows), args.folds, seed), args.folds, l2, features))
+            for seed in seeds
         ]
         by_l2[l2] = (float(np.mean(runs)), runs)
     l2 = max(by_l2, key=lambda v: (by_l2[v][0], v))
@@ -206,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         # Out of scope declined at the budget, mean over the repeated fold assignments.
         "l2_candidates": {str(v): round(by_l2[v][0], 4) for v in args.l2},
         "repeats": {
-            "seeds": [args.seed + r for r in range(max(1, args.repeats))],
+            "seeds": seeds,
             "oos_declined": [round(v, 4) for v in by_l2[l2][1]],
         },
         # What other budgets would give (out of scope declined at each false-abstention rate).

@@ -119,19 +119,16 @@ def scope_signals(question: str, passages: Sequence[ScoredChunk], closest: Itera
     covered = len(question_terms & passage_terms) / len(question_terms) if question_terms else 1.0
     missing = [t for t in specific_terms(question) if t not in (numbers if t.isdigit() else vocab)]
     closest = list(closest)
-    type_missing = 0.0
-    if (
-        _ASKS_QUANTITY.search(question)
-        and not any(_holds_quantity(s) for s in closest)
-        or _ASKS_DATE.search(question)
-        and not any(_YEAR.search(s) for s in closest)
-        or _ASKS_PERSON.search(question)
-        and not any(_FULL_NAME.search(s) for s in closest)
-    ):
-        type_missing = 1.0
+    # Each kind of answer the question may ask for, with the test a sentence stating one passes.
+    kinds = (
+        (_ASKS_QUANTITY, _holds_quantity),
+        (_ASKS_DATE, _YEAR.search),
+        (_ASKS_PERSON, _FULL_NAME.search),
+    )
+    type_missing = any(asks.search(question) and not any(holds(s) for s in closest) for asks, holds in kinds)
     return ScopeSignals(
         passage_coverage=covered,
         missing_specific=float(min(MAX_MISSING, len(missing))),
-        type_missing=type_missing,
+        type_missing=float(type_missing),
         asks_present=1.0 if _PRESENT.search(question) else 0.0,
     )
