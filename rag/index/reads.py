@@ -7,6 +7,8 @@ has just removed) never reach an answer.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -308,10 +310,24 @@ class IndexReads:
         with self._lock.read():
             documents = len(self._view.records)
             chunks = self._view.n_chunks
-        # The ingest's status, queue and lock files say what runs, not what is stored.
-        size = sum(
-            p.stat().st_size
-            for p in self.path.rglob("*")
-            if p.is_file() and not BOOKKEEPING & {p.name, p.parent.name}
-        )
-        return IndexStats(documents, chunks, self.fingerprint, size, str(self.path))
+        return IndexStats(documents, chunks, self.fingerprint, _stored_bytes(self.path), str(self.path))
+
+
+def _stored_bytes(directory: Path) -> int:
+    """Bytes of the files under `directory`, leaving out the ingest's status, queue and lock files
+    (they say what runs, not what is stored). Read without the lock, so a file or folder a writer
+    renames or deletes mid-walk (a BM25 save, a SQLite journal) is skipped rather than raising:
+    `os.walk` passes over folders that vanish, and a vanished file is not counted."""
+    size = 0
+    for folder, _, names in os.walk(directory):
+        parent = os.path.basename(folder)
+        for name in names:
+            if BOOKKEEPING & {name, parent}:
+                continue
+            try:
+                info = os.stat(os.path.join(folder, name), follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                size += info.st_size
+    return size

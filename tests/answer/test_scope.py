@@ -75,9 +75,14 @@ def test_a_year_is_not_the_quantity_asked_for_but_answers_a_when():
     cited = ["The programme was described by Jones (2015)."]
     assert scope_signals("How much did the programme cost?", passages, cited).type_missing == 1.0
     assert scope_signals("How much did the programme cost?", passages, ["It cost £2m."]).type_missing == 0.0
-    assert scope_signals("Readmissions fell by what percentage?", passages, ["They fell 12%."]).type_missing == 0.0
+    assert (
+        scope_signals("Readmissions fell by what percentage?", passages, ["They fell 12%."]).type_missing
+        == 0.0
+    )
     assert scope_signals("In what year did the programme begin?", passages, cited).type_missing == 0.0
-    assert scope_signals("When was the programme launched?", passages, ["It was launched."]).type_missing == 1.0
+    assert (
+        scope_signals("When was the programme launched?", passages, ["It was launched."]).type_missing == 1.0
+    )
 
 
 def test_the_recent_past_and_the_future_count_as_the_present():

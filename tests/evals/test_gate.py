@@ -67,7 +67,9 @@ def gated_report(request, tmp_path_factory, embedder):
     if not all(d.is_dir() for d in docs):
         pytest.fail(f"{name}: the gate needs {', '.join(map(str, docs))}")
     settings = Settings().with_index_dir(tmp_path_factory.mktemp(f"gate-{name}") / "unused")
-    options = RunOptions(questions=questions, docs=docs, backend="extractive", retriever="hybrid", progress=False)
+    options = RunOptions(
+        questions=questions, docs=docs, backend="extractive", retriever="hybrid", progress=False
+    )
     report = run_evaluation(settings, options, embedder=embedder)
     out = tmp_path_factory.mktemp(f"gate-report-{name}")
     write_report(report, out)  # report.md lists the questions that went wrong

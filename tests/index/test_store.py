@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from rag.config import ChunkingSettings, Settings
 from rag.errors import FingerprintMismatchError, IndexCorruptError, IndexNotFoundError
+from rag.index import reads
 from rag.index.store import Index, IndexStats
 from rag.types import Filters
 
@@ -54,6 +56,24 @@ def test_added_documents_reach_all_three_stores(filled, library, settings, disk_
     assert stats.size_bytes > 0 and stats.path == str(settings.index.dir.resolve()), stats
     filled.close()
     stores_agree(disk_state(settings.index.dir))
+
+
+def test_stats_skips_a_file_a_writer_removes_mid_walk(filled, monkeypatch):
+    """`stats` walks the folder without the lock: a file gone between listing and stat is not counted."""
+    whole = filled.stats().size_bytes
+    real_stat = os.stat
+    vanished: list[str] = []
+
+    def stat(path, *args, **kwargs):
+        if not vanished and os.path.basename(path) == "registry.sqlite3":
+            vanished.append(path)
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(reads.os, "stat", stat)
+    partial = filled.stats().size_bytes
+    assert vanished, "the registry file was stat'ed"
+    assert partial == whole - real_stat(vanished[0]).st_size
 
 
 def test_get_chunks_and_vectors_keep_the_requested_order(filled, library):
