@@ -5,7 +5,10 @@ the top candidates. Positives are windows (rag.retrieve.cross_encoder.passage_wi
 document's chunks that contain one of the question's gold phrases; hard negatives are windows of
 the top candidates from documents that are not gold. Windows of a gold document without a gold
 phrase are left out (they may answer too). Every top candidate of an out-of-scope question is a
-negative. PubMedQA records give positives from their own abstract and negatives from the
+negative. An *answer-removed* negative is a positive chunk with the sentences holding the gold
+phrases taken out: same document, same heading, same topic, no answer (the way SQuAD 2.0 style
+unanswerable pairs are made), so the model learns that a passage about the right thing is not yet
+an answer, which is what a near-domain trap tests. PubMedQA records give positives from their own abstract and negatives from the
 abstracts sharing most of the question's terms.
 """
 
@@ -19,7 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.retrieve.cross_encoder import best_window, passage_windows, read_window, text_windows
+from rag.answer.sentences import split_sentences
+from rag.retrieve.cross_encoder import best_window, passage_header, passage_windows, read_window, text_windows
 
 _SPACE = re.compile(r"\s+")
 MINE_DEPTH = 20  # top candidates a question's negatives come from
@@ -29,6 +33,8 @@ MINE_DEPTH = 20  # top candidates a question's negatives come from
 NEGATIVES_PER_QUESTION = 4
 POSITIVES_PER_QUESTION = 2
 OOS_NEGATIVES = 6
+ANSWER_REMOVED_NEGATIVES = 1  # per answerable question (0 turns them off: `--answer-removed`)
+ANSWER_REMOVED_MIN_WORDS = 40  # what is left of the chunk must read as a passage, not a fragment
 PUBMED_POSITIVES = 1
 PUBMED_NEGATIVE_RECORDS = 2
 
@@ -83,8 +89,61 @@ def first_stage(engine, question: str, depth: int) -> list:
     return first.rerank(question, candidates, len(candidates))[:depth]
 
 
-def mine_library(engine, rows: Iterable[dict], source: str, rng: random.Random) -> list[Pair]:
-    """Pairs for the questions `rows` against the engine's library."""
+def _folded_offsets(text: str) -> tuple[str, list[int]]:
+    """`normalise(text)` and, for each of its characters, the offset in `text` it came from."""
+    out: list[str] = []
+    where: list[int] = []
+    for match in re.finditer(r"\S+", text):
+        if out:
+            out.append(" ")
+            where.append(match.start())
+        for i, char in enumerate(match.group()):
+            folded = char.casefold()
+            out.append(folded)
+            where += [match.start() + i] * len(folded)
+    return "".join(out), where
+
+
+def without_answer(text: str, phrases: Sequence[str]) -> str | None:
+    """`text` without the sentences that hold any part of a (normalised) gold phrase; None when no
+    phrase occurs or fewer than ANSWER_REMOVED_MIN_WORDS words are left."""
+    folded, where = _folded_offsets(text)
+    spans = []
+    for phrase in phrases:
+        start = folded.find(phrase)
+        while phrase and start != -1:
+            spans.append((where[start], where[start + len(phrase) - 1] + 1))
+            start = folded.find(phrase, start + 1)
+    if not spans:
+        return None
+    kept = [
+        s.text
+        for s in split_sentences(text)
+        if not any(s.start < end and begin < s.end for begin, end in spans)
+    ]
+    left = " ".join(kept)
+    if len(left.split()) < ANSWER_REMOVED_MIN_WORDS or any(p in normalise(left) for p in phrases):
+        return None
+    return left
+
+
+def answer_removed(question: str, chunks: Sequence, phrases: Sequence[str], n: int) -> list[str]:
+    """Up to `n` windows of gold chunks with their answer taken out (see the module docstring)."""
+    windows: list[str] = []
+    for chunk in chunks:
+        left = without_answer(chunk.text, phrases)
+        if left is not None:
+            windows.append(best_window(question, text_windows(left, passage_header(chunk))))
+        if len(windows) == n:
+            break
+    return windows
+
+
+def mine_library(
+    engine, rows: Iterable[dict], source: str, rng: random.Random, removed: int = ANSWER_REMOVED_NEGATIVES
+) -> list[Pair]:
+    """Pairs for the questions `rows` against the engine's library (`removed`: answer-removed
+    negatives per answerable question)."""
     documents = [(d.doc_id, d.source) for d in engine.documents()]
     pairs: list[Pair] = []
     for row in rows:
@@ -100,13 +159,16 @@ def mine_library(engine, rows: Iterable[dict], source: str, rng: random.Random) 
         if not gold or not phrases:
             continue
         positives: list[str] = []
+        answering = []  # the gold chunks holding a phrase
         for doc_id in sorted(gold):
             for chunk in engine.index.document_chunks(doc_id):
                 holding = [w for w in passage_windows(chunk) if any(p in normalise(w) for p in phrases)]
                 if holding:  # of a chunk's windows holding the phrase, the one the model would pick
                     positives.append(best_window(question, holding))
+                    answering.append(chunk)
         positives = list(dict.fromkeys(positives))
         rng.shuffle(positives)
+        rng.shuffle(answering)
         negatives = []
         for item in ranked:
             if item.chunk.doc_id in gold:
@@ -118,6 +180,9 @@ def mine_library(engine, rows: Iterable[dict], source: str, rng: random.Random) 
                 break
         pairs += [Pair(group, source, question, w, 1) for w in positives[:POSITIVES_PER_QUESTION]]
         pairs += [Pair(group, source, question, w, 0) for w in negatives]
+        pairs += [
+            Pair(group, source, question, w, 0) for w in answer_removed(question, answering, phrases, removed)
+        ]
     return pairs
 
 

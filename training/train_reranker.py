@@ -33,6 +33,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np  # noqa: E402
 from mining import (  # noqa: E402
+    ANSWER_REMOVED_NEGATIVES,
     Pair,
     first_stage,
     gold_doc_ids,
@@ -84,7 +85,7 @@ def mine(args: argparse.Namespace) -> tuple[list[Pair], list[Pair], list[dict], 
         if args.max_questions and len(rows) > args.max_questions:
             rows = random.Random(args.seed).sample(rows, args.max_questions)  # seeded: reproducible
         counts[str(path)] = len(rows)
-        train += mine_library(engine, rows, Path(path).stem, rng)
+        train += mine_library(engine, rows, Path(path).stem, rng, args.answer_removed)
     valid_rows = [r for r in read_questions(args.valid_set) if r.get("answerable", True)]
     if args.measure_questions and len(valid_rows) > args.measure_questions:
         valid_rows = random.Random(args.seed).sample(valid_rows, args.measure_questions)  # fp32 is slow
@@ -305,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-layers", type=int, default=3, help="top transformer layers that learn")
     parser.add_argument("--pubmed-valid", type=int, default=60, help="held-out PubMedQA records measured")
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument(
+        "--answer-removed",
+        type=int,
+        default=ANSWER_REMOVED_NEGATIVES,
+        help="answer-removed negatives per answerable training question (training/mining.py)",
+    )
     args = parser.parse_args(argv)
     if args.train_set is None:
         args.train_set = [
@@ -321,14 +328,25 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     t0 = time.time()
     mined_file = args.work / "mined.json"
-    if args.reuse_mined and mined_file.is_file():
-        cached = json.loads(mined_file.read_text(encoding="utf-8"))
+    cached = (
+        json.loads(mined_file.read_text(encoding="utf-8"))
+        if args.reuse_mined and mined_file.is_file()
+        else None
+    )
+    if cached is not None and cached.get("answer_removed", 0) != args.answer_removed:
+        print(f"{mined_file} was mined with other --answer-removed: mining again", flush=True)
+        cached = None
+    if cached is not None:
         train, valid = [Pair(**p) for p in cached["train"]], [Pair(**p) for p in cached["valid"]]
         ranking, counts = cached["ranking"], cached["counts"]
     else:
         train, valid, ranking, counts = mine(args)
         args.work.mkdir(parents=True, exist_ok=True)
-        blob = {"train": [asdict(p) for p in train], "valid": [asdict(p) for p in valid]}
+        blob = {
+            "train": [asdict(p) for p in train],
+            "valid": [asdict(p) for p in valid],
+            "answer_removed": args.answer_removed,
+        }
         mined_file.write_text(json.dumps({**blob, "ranking": ranking, "counts": counts}), encoding="utf-8")
     if args.max_pairs and len(train) > args.max_pairs:
         # A seeded sample, so a quick model on a busy machine is still reproducible.
@@ -386,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch": args.batch,
             "lr": args.lr,
             "train_layers": args.train_layers,
+            "answer_removed_negatives": args.answer_removed,
             "training_pairs": len(train),
             "training_positives": sum(p.label for p in train),
             "training_data_sha256": train_hash,

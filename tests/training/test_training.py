@@ -12,7 +12,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
 
 from fit_abstention import choose_threshold, folds_of  # noqa: E402
-from mining import Pair, pubmed_split, read_pairs, write_pairs  # noqa: E402
+from mining import (  # noqa: E402
+    ANSWER_REMOVED_MIN_WORDS,
+    Pair,
+    normalise,
+    pubmed_split,
+    read_pairs,
+    without_answer,
+    write_pairs,
+)
 
 Record = namedtuple("Record", "pmid")
 
@@ -48,3 +56,30 @@ def test_the_threshold_keeps_false_abstentions_within_the_limit():
     assert (p[y == 1] < np.nextafter(t, 2)).sum() > 3 or t == 1.0, (
         "the threshold should be as high as allowed"
     )
+
+
+RUN_CHART = (
+    "A run chart plots a measure over time with its median as the centre line, so a team can see "
+    "whether a change is followed by a shift rather than by noise. Six or more consecutive points "
+    "above or below the median signal a shift. Points on the median neither add to nor break a run. "
+    "Teams should annotate the chart with each change they test, so that the reader can link a "
+    "shift to what was done on the ward and when it was done."
+)
+
+
+def test_an_answer_removed_passage_keeps_the_topic_and_loses_every_sentence_of_the_answer():
+    phrase = normalise("Six or more consecutive points")
+    left = without_answer(RUN_CHART, [phrase])
+    assert left is not None and "median as the centre line" in left and "annotate the chart" in left
+    assert "consecutive" not in left, left
+    # A phrase running over a sentence boundary takes out both sentences.
+    across = normalise("signal a shift. Points on the median")
+    left = without_answer(RUN_CHART, [across])
+    assert left is not None and "consecutive" not in left and "neither add" not in left, left
+
+
+def test_no_answer_removed_passage_without_the_phrase_or_with_too_little_left():
+    assert without_answer(RUN_CHART, [normalise("a phrase the text does not hold")]) is None
+    whole = normalise(RUN_CHART[: RUN_CHART.index(" Teams should")])
+    assert len(RUN_CHART.split()) - len(whole.split()) < ANSWER_REMOVED_MIN_WORDS
+    assert without_answer(RUN_CHART, [whole]) is None, "what is left is a fragment, not a passage"
