@@ -53,6 +53,8 @@ _THAT_PRONOUN_AFTER = word_set(
     "about of for with on to from in is was are does do did wrote write says said mean means behind "
     "than like apply applies use used against into support supports"
 )
+# ... and before these: "where do teams mess that up?", "how do I stop that happening?"
+_AFTER_THAT_PRONOUN = word_set("up out off down away again happening happen right wrong properly well")
 # "it" that points at nothing: "is it true ...", "is it worth ...", "it's possible to ...".
 _EXPLETIVE_AFTER_IT = word_set(
     "true possible worth necessary ok okay better best wise important right normal fair safe common "
@@ -93,15 +95,15 @@ def _is_content(word: str) -> bool:
 def _own_referent(words: list[str], end: int) -> bool:
     """Whether the question names something itself before word `end` for a pronoun to point at.
 
-    "What is Lean and is it effective?" (a name) and "What is a run chart and how do I read it?"
-    (a topic before "and") keep their pronoun; "what do the authors say could go wrong with it?" does not.
+    Only across a clause boundary: "What is Lean and is it effective?" (a name) and "What is a run
+    chart and how do I read it?" (a topic before "and") keep their pronoun; "what did Deming change
+    about it?" and "how much does our ICS get for it?" name a person or a body inside the same clause,
+    which is not what "it" stands for, and "what do the authors say could go wrong with it?" names nothing.
     """
     lowered = [_lower(w) for w in words[:end]]
-    if any(w[:1].isupper() and w != "I" and _lower(w) not in STOPWORDS for w in words[1:end]):
-        return True
     if "and" in lowered or "but" in lowered:
         cut = max(i for i, w in enumerate(lowered) if w in ("and", "but"))
-        return any(_is_content(w) for w in words[:cut])
+        return any(_is_content(w) or (w[:1].isupper() and w != "I") for w in words[:cut])
     return False
 
 
@@ -112,6 +114,7 @@ def _that_is_pronoun(lowered: list[str], i: int) -> bool:
         i == 0
         or not after
         or before in _THAT_PRONOUN_AFTER
+        or after in _AFTER_THAT_PRONOUN
         or after in VERBS
         or (after in AUXILIARIES and after not in ("'s",))
     )
@@ -127,6 +130,10 @@ def _reference(words: list[str]) -> tuple[int, int, str] | None:
             return i, i + 3, "ordinal"
         if word in ("this", "that", "these", "those") and nxt in _GENERIC_NOUNS:
             return i, i + 2, "phrase"
+        # "what's the evidence it's safe?" points back; "it's safe to ..." and "it's true that ..." do not
+        expletive = nxt in _EXPLETIVE_AFTER_IT and i + 2 < n
+        if word == "it's" and nxt and not expletive and not _own_referent(words, i):
+            return i, i + 1, "it's"
         if word not in ANAPHORS and word != "that":
             continue
         if _own_referent(words, i):
@@ -135,6 +142,8 @@ def _reference(words: list[str]) -> tuple[int, int, str] | None:
             continue
         if word in ("this", "these", "those") and nxt and _is_content(words[i + 1]):
             continue  # a determiner of another noun: "this ward"
+        if word == "it" and nxt == "worth" and i + 2 < n and lowered[i + 2] in ("the", "all"):
+            return i, i + 1, "it"  # "is it worth the hassle?": the topic is what is worth it
         if word == "it" and (
             nxt in _EXPLETIVE_AFTER_IT
             or (i and lowered[i - 1] in ("is", "was") and nxt in _EXPLETIVE_AFTER_IT)
@@ -226,8 +235,10 @@ def _substitute(earlier: str, topic: Topic, replacement: str) -> str | None:
     """The earlier question asked of `replacement` instead of its topic ("What are run charts?")."""
     base = core(earlier)
     # Only the noun phrase before the topic's first preposition gives way: "the dice game in the
-    # deck" + "what about the version ...?" keeps "in the deck".
-    phrase = _before_preposition(topic.phrase)
+    # deck" + "what about the version ...?" keeps "in the deck". An aspect asks again of the same
+    # topic: "What are the benefits of X?" + "and the catch?" swaps "the benefits".
+    aspect_only = not any(_is_content(w) for w in words_of(replacement))
+    phrase = topic.aspect if topic.aspect and aspect_only else _before_preposition(topic.phrase)
     start = base.find(phrase)
     if topic.clause or start < 0:
         return None
@@ -349,6 +360,8 @@ def _replace_reference(
         replacement = _plural(topic)  # "how often should we do them?" after "What is a safety huddle?"
     elif kind == "one":
         replacement = _indefinite(topic)
+    elif kind == "it's":
+        replacement = f"{topic.phrase} {'are' if topic.plural else 'is'}"
     else:
         replacement = topic.phrase
     return rest[:lo] + replacement + rest[hi:]
@@ -360,7 +373,9 @@ def _attach_aspect(rest: str, words: list[str], topic: Topic) -> str:
     lowered = [_lower(w) for w in words]
     at = None
     for i in range(len(words) - 1, -1, -1):
-        if lowered[i] in _PREPOSITION_AFTER or (lowered[i] in ASPECT_WORDS and i == len(words) - 1):
+        # an aspect noun closing its phrase ("the first step in practice") takes the topic after it
+        closes = i == len(words) - 1 or (lowered[i + 1] in PREPOSITIONS and lowered[i - 1] in _ORDINALS)
+        if lowered[i] in _PREPOSITION_AFTER or (lowered[i] in ASPECT_WORDS and closes):
             at = i
             break
     if at is None:
@@ -372,7 +387,8 @@ def _attach_aspect(rest: str, words: list[str], topic: Topic) -> str:
     if word not in ASPECT_WORDS and word not in _PREPOSITION_AFTER:
         preposition = "with" if word in VERBS or word in STOPWORDS else "in"
     cut = spans[at][1]
-    return f"{core(rest[:cut])} {preposition} {topic.phrase}{core(rest[cut:])}"
+    after = core(rest[cut:])
+    return f"{core(rest[:cut])} {preposition} {topic.phrase}" + (f" {after}" if after else "")
 
 
 def rewrite_followup(question: str, history: Sequence[Turn], *, _depth: int = 0) -> str:

@@ -45,7 +45,7 @@ VERBS = word_set(
     """
 )
 # Words that may close a copula question's topic without being part of it ("What is X about?").
-TRAILERS = word_set("about exactly actually really then like again anyway")
+TRAILERS = word_set("about exactly actually really then like again anyway so too very quite")
 # Head nouns of things that have authors: "they" after a question about one of these means its authors.
 AUTHORED = word_set(
     "study studies protocol guide guidance report paper review survey trial document brief strategy plan "
@@ -70,6 +70,21 @@ ASPECT_WORDS = word_set(
     """
 )
 _DEGREE = word_set("long much many often far soon quickly")  # "how long", "how often"
+# Words that end a copula question's subject and start what is said of it ("Is Lean worth trying
+# ...?", "Why is NHS productivity hard to measure?"): the topic is what comes before.
+PREDICATES = word_set(
+    """
+    worth true effective effectively better worse safe useful good bad right wrong possible necessary
+    needed required helpful harmful successful enough mandatory compulsory appropriate suitable ready
+    backed proven linked related associated hard easy difficult important valid reliable accurate
+    """
+)
+# Verbs that end an object noun phrase ("How do we make an EPR go-live go well?"): the ones that
+# are rarely nouns in a question's object.
+_OBJECT_ENDS = word_set("go goes went happen happens stick sticks fail fails succeed succeeds last")
+# What an existential question asks about: "Is there evidence (that) X works?" is about X.
+_EVIDENCE = word_set("evidence research proof data")
+_EVIDENCE_QUALIFIERS = word_set("any some good strong real hard much solid published clear")
 _PLURAL_SUFFIX = re.compile(r"(?<![su])s$", re.IGNORECASE)  # "steps", "systems"; not "process", "status"
 
 
@@ -82,6 +97,7 @@ class Topic:
     plural: bool
     person: str = ""  # a named person the question mentioned ("Lewin" of "Lewin's model"), for "he"/"she"
     clause: bool = False  # an indirect question ("what the FAA is proposing ..."), not a noun phrase
+    aspect: str = ""  # what the question asked of the topic, when it opened the phrase ("the benefits")
 
     @property
     def authored(self) -> bool:
@@ -154,11 +170,17 @@ def _phrase_topic(text: str, words: list[str], start: int, end: int, person: str
         end -= 1
     if end <= start:
         return None
-    phrase = _span(text, words, start, end)
     if not any(_lower(w) not in STOPWORDS and _lower(w) not in ASPECT_WORDS for w in words[start:end]):
         return None  # "it", "that one": nothing to carry
+    # "the point of a driver diagram" is about the diagram: a follow-up asks of that, not of its point
+    lowered = [_lower(w) for w in words[start:end]]
+    aspect = ""
+    if len(lowered) > 3 and lowered[0] == "the" and lowered[1] in ASPECT_WORDS and lowered[2] == "of":
+        aspect = _span(text, words, start, start + 2)
+        start += 3
+    phrase = _span(text, words, start, end)
     head = _head(words[start:end])
-    return Topic(phrase=phrase, head=head, plural=_is_plural(head), person=person)
+    return Topic(phrase=phrase, head=head, plural=_is_plural(head), person=person, aspect=aspect)
 
 
 def topic_of(question: str) -> Topic | None:
@@ -175,6 +197,9 @@ def topic_of(question: str) -> Topic | None:
         start = 3 if lower[:3] == ["tell", "me", "about"] else 1
         return _phrase_topic(text, words, start, n, person)
     i = 1 if lower[0] in WH_WORDS else 0
+    counted = _counted_topic(text, words, lower, person)
+    if counted is not None:
+        return counted
     if i and i < n - 1 and lower[i] in _DEGREE and lower[i + 1] in AUXILIARIES:
         i += 1  # "How long does X take?", "How often should we ...": the question word is two words
     if i and i < n - 1 and lower[i] in VERBS and lower[i] not in AUXILIARIES:
@@ -208,6 +233,22 @@ def topic_of(question: str) -> Topic | None:
     return _fallback(text, words, person)
 
 
+def _counted_topic(text: str, words: list[str], lower: list[str], person: str) -> Topic | None:
+    """ "How many deaths were registered in ...?" -> "the number of deaths registered in ..." (a
+    count asked in the passive or with "there", which a follow-up can then compare or ask again)."""
+    n = len(words)
+    if n < 5 or lower[0] != "how" or lower[1] not in ("many", "much"):
+        return None
+    be = next((j for j in range(3, n - 1) if lower[j] in ("is", "are", "was", "were")), None)
+    if be is None or lower[be + 1] in ASKERS or any(w in AUXILIARIES for w in lower[2:be]):
+        return None  # "How many points are we ...", "How many points do I need ...": not a count of a thing
+    after = be + 1 + (lower[be + 1] == "there")
+    measure = "number" if lower[1] == "many" else "amount"
+    rest = _span(text, words, after, n)
+    phrase = f"the {measure} of {_span(text, words, 2, be)}" + (f" {rest}" if rest else "")
+    return Topic(phrase=phrase, head=measure, plural=False, person=person)
+
+
 def _verb_after(lower: list[str], start: int, n: int, words: list[str] | None = None) -> int:
     """Where a subject noun phrase starting at `start` ends: at its verb.
 
@@ -225,7 +266,11 @@ def _verb_after(lower: list[str], start: int, n: int, words: list[str] | None = 
 
 
 def _circumstance(words: list[str], start: int, n: int) -> int:
-    """Where an object noun phrase ends: before its first preposition other than of/to, outside names."""
+    """Where an object noun phrase ends: before its first preposition other than of/to, outside
+    names, or before a verb that ends it ("make an EPR go-live go well")."""
+    for j in range(start + 1, n):
+        if _lower(words[j]) in _OBJECT_ENDS:
+            return j
     for j in range(start + 1, n - 1):
         lower = _lower(words[j])
         inside_name = words[j - 1][:1].isupper() and words[j + 1][:1].isupper()
@@ -235,8 +280,24 @@ def _circumstance(words: list[str], start: int, n: int) -> int:
 
 
 def _copula_topic(text: str, words: list[str], lower: list[str], start: int, person: str) -> Topic | None:
-    """The topic after "what is": X, or an indirect question when X goes on with a verb in -ing."""
+    """The topic after "what is": X, or an indirect question when X goes on with a verb in -ing.
+
+    "Is there evidence (that) X works?" is about X; "Is X worth ...?" and "Why is X hard to ...?"
+    about X before what is said of it (PREDICATES)."""
     n = len(words)
+    noun = start + 1
+    while noun < n - 1 and lower[noun] in _EVIDENCE_QUALIFIERS:
+        noun += 1
+    if noun < n and lower[start] == "there" and lower[noun] in _EVIDENCE:
+        subject = noun + 1 + (noun + 1 < n and lower[noun + 1] in ("that", "for", "on", "about"))
+        end = next((j for j in range(subject + 1, n) if lower[j] in AUXILIARIES or lower[j] in VERBS), n)
+        topic = _phrase_topic(text, words, subject, end, person)
+        if topic is not None:
+            return topic
+    for j in range(start + 1, n):
+        if lower[j] in PREDICATES and _has_content(lower[start:j]):
+            n = j
+            break
     for j in range(start + 1, n):
         if lower[j].endswith("ing") and lower[j] not in STOPWORDS and words[j - 1][:1].isupper():
             # "What is the FAA proposing for the Boeing 737 MAX?" -> "what the FAA is proposing for ..."

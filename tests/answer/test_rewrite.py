@@ -97,6 +97,40 @@ GUIDE = [Turn("What does the CDC guide to infection prevention cover?", "")]
             KOTTER,
             "What's the first thing I should do with Kotter's model?",
         ),
+        # an aspect asked again of the same topic, and an aspect noun closing its phrase
+        (
+            "and the downsides?",
+            [Turn("What are the benefits of a safety huddle?", "")],
+            "What are the downsides of a safety huddle?",
+        ),
+        (
+            "ok but how do I do the first step in practice?",
+            KOTTER,
+            "How do I do the first step of Kotter's model in practice?",
+        ),
+        # "that" before a particle, "it's", "is it worth the ...", a name inside the same clause
+        ("where do teams usually mess that up?", HUDDLE, "Where do teams usually mess a safety huddle up?"),
+        (
+            "how do I stop that happening?",
+            [Turn("What is the inverse care law?", "")],
+            "How do I stop the inverse care law happening?",
+        ),
+        (
+            "and what's the evidence it's safe?",
+            [Turn("How does nurse-led discharge work?", "")],
+            "What's the evidence nurse-led discharge is safe?",
+        ),
+        (
+            "so is it worth the effort for a small practice?",
+            [Turn("What's the point of a driver diagram?", "")],
+            "Is a driver diagram worth the effort for a small practice?",
+        ),
+        ("what did Deming change about it?", PDSA, "What did Deming change about a PDSA cycle?"),
+        (
+            "and how much does our ICB get for it?",
+            [Turn("What is Core20PLUS5?", "")],
+            "How much does our ICB get for Core20PLUS5?",
+        ),
         # "why?" asks the reason for the earlier question
         ("why?", RUN, "Why does a run chart need 20 points?"),
         ("and why?", MFI, "What is the Model for Improvement, and why?"),
@@ -172,6 +206,15 @@ def test_the_answer_gives_the_topic_when_the_question_names_none():
             "what the FAA is proposing for the Boeing 737 MAX",
         ),
         ("What are the pitfalls?", ""),
+        # an object ends at its verb, a subject at what is said of it
+        ("How do we make an EPR launch go smoothly?", "an EPR launch"),
+        ("Is Lean worth trying on a surgical ward?", "Lean"),
+        ("Why is NHS productivity so hard to measure?", "NHS productivity"),
+        ("Is there evidence that huddles reduce falls?", "huddles"),
+        ("Is there any evidence that safety huddles work?", "safety huddles"),
+        # a count asked in the passive is about the number; "the point of X" is about X
+        ("How many beds were closed in Wales last winter?", "the number of beds closed in Wales last winter"),
+        ("What's the point of a safety huddle?", "a safety huddle"),
     ],
 )
 def test_key_phrase_is_the_topic_noun_phrase(question, phrase):
