@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         "reranker_fingerprint": fingerprint,
         # The features are read from this many passages: the engine must read as many (a test checks).
         "neural_passages": Settings().retrieval.neural_passages,
+        "k": Settings().retrieval.k,  # ... and the scope features from this many passages
+        "per_doc_cap": Settings().retrieval.per_doc_cap,
         "l2": l2,
         "max_false_abstention": args.max_false_abstention,
         "cross_validation": cv,

@@ -32,9 +32,16 @@ def test_the_shipped_model_has_every_feature_a_threshold_and_its_provenance():
 
 def test_the_shipped_model_was_fitted_on_as_many_passages_as_the_engine_reads():
     # Its features (the best logit, the margin, the mean of three) shift with the passages read.
-    fitted = learned_model(ABSTAIN_MODEL_FILE).provenance.get("neural_passages")
-    assert fitted == Settings().retrieval.neural_passages, (
+    provenance = learned_model(ABSTAIN_MODEL_FILE).provenance
+    retrieval = Settings().retrieval
+    fitted = provenance.get("neural_passages")
+    assert fitted == retrieval.neural_passages, (
         f"abstain.json was fitted with {fitted} passages read; refit it (training/README.md)"
+    )
+    # The scope features (what no passage holds) shift with the passages handed over.
+    handed = (provenance.get("k"), provenance.get("per_doc_cap"))
+    assert handed == (retrieval.k, retrieval.per_doc_cap), (
+        f"abstain.json was fitted with (k, per_doc_cap) = {handed}; refit it (training/README.md)"
     )
 
 
