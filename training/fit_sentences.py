@@ -133,7 +133,11 @@ def collect(index_dir: str, questions_path: Path) -> tuple[list[Pool], str]:
     settings = Settings().with_index_dir(Path(index_dir))
     engine = ChangeGuide(settings)
     fingerprint = engine.index.fingerprint
-    key = (hashlib.sha256(questions_path.read_bytes()).hexdigest(), fingerprint, POOL_SIZE)
+    # The pools are the passages `ask` hands over: they change with the index, the cross-encoder and
+    # the retrieval settings, so all of them key the cache.
+    retrieval = settings.retrieval.model_dump_json()
+    questions_hash = hashlib.sha256(questions_path.read_bytes()).hexdigest()
+    key = (questions_hash, fingerprint, engine.reranker_fingerprint, retrieval, POOL_SIZE)
     if CACHE.exists():
         cached_key, pools = pickle.loads(CACHE.read_bytes())
         if cached_key == key:
