@@ -383,14 +383,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--shortlists",
+        type=int,
+        nargs="+",
+        default=list(SHORTLIST_GRID),
+        help="shortlist lengths to choose from (each costs its embedding time on every question: "
+        "benchmarks/bench_query.py says which fit the latency budget)",
+    )
     args = parser.parse_args(argv)
+    if max(args.shortlists) > POOL_SIZE:
+        parser.error(f"a shortlist cannot be longer than the {POOL_SIZE} candidates collected")
     if "test" in args.questions.name:
         parser.error("the held-out split is never used for fitting; use managers-dev.jsonl")
     index_dir = args.index or Settings().index.dir
     pools, fingerprint = collect(index_dir, args.questions)
     n_target = sum(p.any_positive for p in pools)
     by_size = {}
-    for size in SHORTLIST_GRID:
+    for size in args.shortlists:
         for label in LABELS:
             rows = rows_for(pools, size, label)
             cv = cross_validate(rows, args.folds, args.seed, n_target)
@@ -413,7 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     picked = cv[str(chosen["name"])]  # type: ignore[index]
     entry = model.to_json()
     entry["provenance"] = {
-        "command": "CHANGEGUIDE_INDEX__DIR=/tmp/at-lib nice -n 10 .venv/bin/python training/fit_sentences.py",
+        "command": "python training/fit_sentences.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "shortlists_considered": args.shortlists,
         "data": str(args.questions.resolve().relative_to(REPO)),
         "data_sha256": hashlib.sha256(args.questions.read_bytes()).hexdigest()[:16],
         "index": "corpus/ + ../shared/docs",
