@@ -106,16 +106,26 @@ def fit_logistic(
     l2: float = 1.0,
     sample_weight: np.ndarray | None = None,
     iterations: int = 100,
+    signs: Sequence[int] | None = None,
 ) -> LinearModel:
     """L2-regularised logistic regression by Newton's method on standardised features.
 
     Deterministic (no random start), so a refit on the same data gives the same weights.
-    `l2` is the penalty on the standardised weights (the bias is not penalised).
+    `l2` is the penalty on the standardised weights (the bias is not penalised). `signs`, one per
+    feature, constrains the direction of each weight: +1 never below 0, -1 never above 0, 0 free
+    (projected Newton: a weight held at 0 by its bound leaves the step). Use it where a feature's
+    direction is known and correlated features would otherwise take opposite signs that do not
+    carry over to data unlike the training set.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] != y.shape[0] or x.shape[1] != len(features):
         raise ValueError(f"x is {x.shape}, y {y.shape}, features {len(features)}")
+    direction = np.zeros(len(features) + 1)
+    if signs is not None:
+        if len(signs) != len(features) or any(s not in (-1, 0, 1) for s in signs):
+            raise ValueError(f"signs must be -1, 0 or +1, one per feature: {signs}")
+        direction[:-1] = signs
     sw = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -124,13 +134,32 @@ def fit_logistic(
     w = np.zeros(z.shape[1])
     penalty = np.full(z.shape[1], l2)
     penalty[-1] = 0.0
+
+    def project(v: np.ndarray) -> np.ndarray:
+        return np.where(direction * v < 0, 0.0, v)
+
+    def loss(v: np.ndarray) -> float:
+        logits = z @ v
+        return float(np.sum(sw * (np.logaddexp(0.0, logits) - y * logits)) + 0.5 * np.sum(penalty * v * v))
+
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(z @ w)))
         grad = z.T @ (sw * (p - y)) + penalty * w
         hess = (z * (sw * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.max(np.abs(step)) < 1e-8:
+        # A weight at its bound whose gradient pushes it across stays there this step.
+        held = (w == 0) & (direction * grad > 0)
+        free = ~held
+        step = np.zeros_like(w)
+        step[free] = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+        candidate, size = project(w - step), 1.0
+        if direction.any():  # the projection can overshoot: halve the step until the loss falls
+            current = loss(w)
+            while loss(candidate) > current + 1e-12 and size > 1e-6:
+                size /= 2
+                candidate = project(w - size * step)
+        moved = np.max(np.abs(candidate - w))
+        w = candidate
+        if moved < 1e-8:
             break
     return LinearModel(
         name=name,
