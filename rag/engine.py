@@ -235,14 +235,17 @@ class ChangeGuide:
         return with_also_in(citations, links, partners, titles)
 
     def warm(self) -> None:
-        """Fill the per-document caches (the reranker's document profiles) so first questions are fast.
+        """Fill the per-document caches (the reranker's document profiles, the keyword scale) so
+        first questions are fast.
 
         Optional: a long-running app can call it once after building the engine.
         """
         warm = getattr(self.reranker, "warm", None)
-        if warm is not None:
-            with self._lock.read():
+        with self._lock.read():
+            if warm is not None:
                 warm()
+            if not self._is_empty():
+                self.index.keyword_scale()
 
     def _validate(self, question: str) -> str:
         text = (question or "").strip()

@@ -88,7 +88,7 @@ class ScoredChunk:
     chunk: Chunk
     score: float
     dense_score: float | None = None
-    keyword_score: float | None = None
+    keyword_score: float | None = None  # BM25 over the library's scale (Index.keyword_scale)
     rerank_score: float | None = None
     neural_score: float | None = None  # the cross-encoder's logit, for the passages it read
 

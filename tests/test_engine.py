@@ -95,6 +95,26 @@ def test_bad_k_and_retriever_are_refused(engine):
         engine.ask("What is a run chart?", retriever="fuzzy")
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many points make a shift on a run chart?",
+        "What counts as a trend on a run chart?",
+        "Should I recalculate the median every time I add a point?",
+    ],
+)
+def test_a_one_document_library_answers_questions_about_its_document(tmp_path, embedder, question):
+    # Its topic words are in every chunk, so BM25 weighs them nearly nothing: the decision to
+    # answer must not read raw BM25 (a model that did declined the first of these).
+    guide = ChangeGuide(Settings().with_index_dir(tmp_path / "index"), embedder)
+    try:
+        guide.ingest([CORPUS / "run-charts.md"])
+        answer = guide.ask(question)
+        assert not answer.abstained and answer.citations, answer.text
+    finally:
+        guide.close()
+
+
 def test_an_empty_library_is_refused(tmp_path, embedder):
     guide = ChangeGuide(Settings().with_index_dir(tmp_path / "empty"), embedder)
     try:

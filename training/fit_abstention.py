@@ -34,7 +34,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np  # noqa: E402
 
-from rag.answer.abstain import ABSTAIN_MODEL_FILE, ABSTAIN_MODEL_NAME, FEATURES, abstention_features  # noqa: E402
+from rag.answer.abstain import (  # noqa: E402
+    ABSTAIN_MODEL_FILE,
+    ABSTAIN_MODEL_NAME,
+    DIRECTIONS,
+    FEATURES,
+    SUPPORT_FEATURES,
+    abstention_features,
+    outside_support,
+)
 from rag.config import Settings  # noqa: E402
 from rag.models.linear import fit_logistic  # noqa: E402
 
@@ -96,6 +104,11 @@ def folds_of(n: int, k: int, seed: int) -> np.ndarray:
     return fold
 
 
+def signs_of(features: tuple[str, ...]) -> list[int]:
+    """Each feature's direction (rag.answer.abstain.DIRECTIONS) for the constrained fit."""
+    return [DIRECTIONS[f] for f in features]
+
+
 def out_of_fold(
     x: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, l2: float, features: tuple[str, ...] = FEATURES
 ) -> np.ndarray:
@@ -103,9 +116,27 @@ def out_of_fold(
     oof = np.zeros(len(y))
     for f in range(k):
         train, test = fold != f, fold == f
-        model = fit_logistic(x[train], y[train], features, name=ABSTAIN_MODEL_NAME, l2=l2)
+        model = fit_logistic(
+            x[train], y[train], features, name=ABSTAIN_MODEL_NAME, l2=l2, signs=signs_of(features)
+        )
         oof[test] = model.proba(x[test])
     return oof
+
+
+def support_floors_of(rows: list[dict]) -> dict[str, float]:
+    """The lowest value of each support feature among the answerable rows (rag.answer.abstain)."""
+    answerable = [r["features"] for r in rows if r["answerable"]]
+    return {f: min(a[f] for a in answerable) for f in SUPPORT_FEATURES} if answerable else {}
+
+
+def outside_support_of_fold(rows: list[dict], fold: np.ndarray, k: int) -> np.ndarray:
+    """Each row: whether the floors of the other folds' answerable rows put it outside the support."""
+    outside = np.zeros(len(rows), dtype=bool)
+    for f in range(k):
+        floors = support_floors_of([r for r, g in zip(rows, fold, strict=True) if g != f])
+        for i in np.flatnonzero(fold == f):
+            outside[i] = outside_support(rows[i]["features"], floors)
+    return outside
 
 
 def choose_threshold(p: np.ndarray, y: np.ndarray, max_false: float) -> float:
@@ -216,10 +247,25 @@ def main(argv: list[str] | None = None) -> int:
         if oos.any()
         else {},
     }
-    final = fit_logistic(x, y, features, name=ABSTAIN_MODEL_NAME, l2=l2)
+    # The support floor declines what lies below every answerable question (rag.answer.abstain); out
+    # of fold, it is what it adds to the model at the chosen threshold.
+    outside = outside_support_of_fold(rows, fold, args.folds)
+    declined_by_model = oof < threshold
+    cv["support_floor"] = {
+        "features": list(SUPPORT_FEATURES),
+        "answerable_outside": int((outside & answerable).sum()),
+        "oos_outside": int((outside & oos).sum()),
+        "oos_declined_only_by_it": int((outside & oos & ~declined_by_model).sum()),
+        "false_abstention_with_it": round(float(((oof < threshold) | outside)[answerable].mean()), 4),
+        "oos_declined_with_it": round(float(((oof < threshold) | outside)[oos].mean()), 4)
+        if oos.any()
+        else None,
+    }
+    final = fit_logistic(x, y, features, name=ABSTAIN_MODEL_NAME, l2=l2, signs=signs_of(features))
     data_hash = hashlib.sha256(json.dumps(rows, sort_keys=True).encode("utf-8")).hexdigest()
     entry = final.to_json()
     entry["threshold"] = threshold
+    entry["support_floors"] = support_floors_of(rows)
     entry["provenance"] = {
         "command": command,
         "questions": str(
@@ -233,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         "k": Settings().retrieval.k,  # ... and the scope features from this many passages
         "per_doc_cap": Settings().retrieval.per_doc_cap,
         "l2": l2,
+        "signs": dict(zip(features, signs_of(features), strict=True)),
         "max_false_abstention": args.max_false_abstention,
         "cross_validation": cv,
         "seconds": round(time.time() - started),

@@ -4,7 +4,9 @@ Two deciders:
 
 - The learned one (default, whenever the neural reranker has read the passages): a logistic model
   over the cross-encoder's scores of the passages (best, margin over the second, mean of the top
-  three), the first stage's scores of the best passage (feature-model probability, cosine, BM25),
+  three), the first stage's scores of the best passage (feature-model probability, cosine, BM25
+  over the library's scale: raw BM25 grows with the library, and a model fed it declined a
+  one-document library's own questions),
   the answerer's sentence evidence (best sentence cosine, question-term coverage) and what the
   passages lack of the question (rag/answer/scope.py: its numbers and names, the kind of answer
   it asks for, a question about the present). It gives
@@ -18,6 +20,7 @@ Two deciders:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.scope import ScopeSignals
+from rag.errors import ConfigError
 from rag.models.linear import LinearModel, load_model
 from rag.types import ScoredChunk
 
@@ -41,7 +45,7 @@ FEATURES = (
     "ce_mean3",  # mean logit of the best three
     "feature_top",  # the feature reranker's probability for the best passage
     "cosine_top",  # question-passage cosine of the best passage
-    "bm25_top",  # log(1 + BM25) of the best passage (0 when BM25 did not return it)
+    "bm25_top",  # log(1 + BM25 over the library's scale) of the best passage (0 when BM25 missed it)
     "best_cosine",  # question vs its closest quotable sentence (the answerer's evidence)
     "coverage",  # share of question content terms in the closest sentences
     # What the passages lack of the question (rag/answer/scope.py): near-domain traps show here.
@@ -50,6 +54,26 @@ FEATURES = (
     "type_missing",  # a quantity, a year or a person is asked for and no close sentence has one
     "asks_present",  # the question asks about now, the recent past or the future ("this year")
 )
+
+# How each feature may move p(the library answers this): more relevance never lowers it, more that
+# the passages lack never raises it. The fit holds every weight to its direction (fit_logistic's
+# `signs`); unconstrained, correlated relevance features take opposite signs that fit the dev
+# questions (most of their out-of-scope ones near-domain traps) and do not carry over to unlike
+# questions (training/README.md has the comparison).
+DIRECTIONS = {
+    "ce_top": 1,
+    "ce_margin": 1,
+    "ce_mean3": 1,
+    "feature_top": 1,
+    "cosine_top": 1,
+    "bm25_top": 1,
+    "best_cosine": 1,
+    "coverage": 1,
+    "passage_coverage": 1,
+    "missing_specific": -1,
+    "type_missing": -1,
+    "asks_present": -1,
+}
 
 ABSTENTION_TEXT = (
     "The library does not seem to cover this question: none of its passages answers it closely "
@@ -104,6 +128,37 @@ def abstention_features(evidence: Evidence, passages: Sequence[ScoredChunk]) -> 
     }
 
 
+# The support floor: a question whose passages are less like it than those of every answerable
+# dev question on both of these counts lies outside what the model was fitted on, and is declined
+# whatever the cross-encoder says (it can give a high logit to a how-to passage for "how do I make
+# a risotto?" in a library of two briefs). The floors are those minima, computed by
+# training/fit_abstention.py and stored beside the model ("support_floors").
+SUPPORT_FEATURES = ("best_cosine", "passage_coverage")
+
+
+def outside_support(features: dict[str, float], floors: dict[str, float]) -> bool:
+    """Whether every support feature is below its floor (False without floors)."""
+    return bool(floors) and all(features[f] < floors[f] for f in floors)
+
+
+@lru_cache(maxsize=2)
+def support_floors(path: Path = ABSTAIN_MODEL_FILE) -> dict[str, float]:
+    """The shipped support floors ({} when the file has none)."""
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))[ABSTAIN_MODEL_NAME]
+    except (OSError, KeyError, ValueError) as exc:
+        raise ConfigError(
+            f"Cannot read {path}: {exc}. Refit it with the command in training/README.md."
+        ) from exc
+    floors = entry.get("support_floors") or {}
+    unknown = set(floors) - set(SUPPORT_FEATURES)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown support features {sorted(unknown)}; refit it (training/README.md)."
+        )
+    return {f: float(v) for f, v in floors.items()}
+
+
 @lru_cache(maxsize=2)
 def learned_model(path: Path = ABSTAIN_MODEL_FILE) -> LinearModel:
     """The shipped abstention model (cached).
@@ -123,8 +178,10 @@ def answer_probability(evidence: Evidence, passages: Sequence[ScoredChunk]) -> f
 def should_abstain(evidence: Evidence, threshold: float, passages: Sequence[ScoredChunk] = ()) -> bool:
     """Whether to decline: the learned model when the cross-encoder read the passages, else the
     hand-weighted fallback with `threshold`."""
-    p = answer_probability(evidence, passages)
-    if p is None:
+    features = abstention_features(evidence, passages)
+    if features is None:
         return hand_weighted_abstain(evidence, threshold)
+    if outside_support(features, support_floors()):
+        return True
     model = learned_model()
-    return p < (model.threshold if model.threshold is not None else 0.5)
+    return model.score(features) < (model.threshold if model.threshold is not None else 0.5)

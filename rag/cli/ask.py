@@ -39,7 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("extractive", "openai", "ollama"),
         help="answer backend (default: $CHANGEGUIDE_LLM__BACKEND or extractive)",
     )
-    ask.add_argument("--k", type=int, metavar="N", help="passages handed to the answerer (default 5)")
+    ask.add_argument(
+        "--k",
+        type=int,
+        metavar="N",
+        help=f"passages handed to the answerer (default {Settings().retrieval.k})",
+    )
     ask.add_argument(
         "--doc",
         action="append",

@@ -42,7 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("extractive", "openai", "ollama"),
         help="answer backend (default: $CHANGEGUIDE_LLM__BACKEND or extractive)",
     )
-    chat.add_argument("--k", type=int, metavar="N", help="passages handed to the answerer (default 5)")
+    chat.add_argument(
+        "--k",
+        type=int,
+        metavar="N",
+        help=f"passages handed to the answerer (default {Settings().retrieval.k})",
+    )
     chat.add_argument(
         "--doc", action="append", default=[], metavar="ID", help="search only this document; repeatable"
     )

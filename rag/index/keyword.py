@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import bm25s
@@ -20,6 +20,9 @@ import Stemmer
 
 IDS_FILE = "ids.json"
 STOPWORDS = "en"  # bm25s' English stopword list
+# Documents whose titles calibrate the library's BM25 scale (`KeywordIndex.scale`): enough for a
+# stable median, few enough that the first question after a change pays milliseconds at 100k chunks.
+SCALE_SAMPLE = 32
 
 
 def _fsync_dir(path: Path) -> None:
@@ -52,6 +55,8 @@ class KeywordIndex:
         self._row_codes = np.asarray(codes, dtype=np.int32)
         self._stemmer = Stemmer.Stemmer("english")
         self._stem_lock = threading.Lock()
+        self._scale_sample: list[str] | None = None  # the documents whose titles set `scale`
+        self._scales: dict[tuple[str, ...], float] = {}
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -100,6 +105,29 @@ class KeywordIndex:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], self.doc_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def scale(self, titles: Mapping[str, str]) -> float:
+        """The score of a strong match in this index: the median, over up to SCALE_SAMPLE documents
+        (evenly spaced in id order), of the best score a document's own title gets among its chunks.
+
+        Raw BM25 grows with the number of chunks and with how spread their topics are (in a library
+        of one document about run charts, "run" and "chart" are in every chunk and weigh nearly
+        nothing); a score divided by this scale reads the same in any library. 1.0 when no title
+        matches. Kept for the titles it was computed from (an index is one generation of the library).
+        """
+        if self._scale_sample is None:
+            documents = sorted(self._doc_codes)
+            step = max(1.0, len(documents) / SCALE_SAMPLE)
+            self._scale_sample = [documents[int(i * step)] for i in range(min(len(documents), SCALE_SAMPLE))]
+        key = tuple(titles.get(d, "") for d in self._scale_sample)
+        if key not in self._scales:
+            best = [
+                hits[0][2]
+                for d, title in zip(self._scale_sample, key, strict=True)
+                if title and (hits := self.search_documents(title, 1, [d]))
+            ]
+            self._scales[key] = float(np.median(best)) if best else 1.0
+        return self._scales[key]
 
     def save(self, path: Path) -> None:
         """Write the index to `path`, replacing any earlier one there as a whole."""

@@ -282,6 +282,17 @@ class IndexReads:
             self._save_if_free()
         return [(cid, score) for cid, doc_id, score in hits if doc_id in records]
 
+    def keyword_scale(self) -> float:
+        """The BM25 score of a strong match in this library (KeywordIndex.scale): raw BM25 grows
+        with the library's size and spread, a score divided by this does not."""
+        with self._lock.read():
+            before = self._keyword
+            keyword = self._fresh_keyword()
+            titles = {doc_id: record.title for doc_id, record in self._view.records.items()}
+        if keyword is not before and not self._batch_depth:
+            self._save_if_free()
+        return keyword.scale(titles)
+
     def resolve_filters(self, filters: Filters) -> set[str] | None:
         """The ids of the documents `filters` allows, or None when it allows everything.
 

@@ -49,10 +49,13 @@ class HybridRetriever:
         keyword: list[tuple[str, float]] = []
         if mode in ("hybrid", "dense"):
             dense = self.index.dense_search(self.embedder.embed_query(query), n, doc_ids)
+        scale = 1.0
         if mode in ("hybrid", "bm25"):
             keyword = self.index.keyword_search(query, n, doc_ids)
+            scale = self.index.keyword_scale() if keyword else 1.0
         dense_scores = dict(dense)
-        keyword_scores = dict(keyword)
+        # BM25 over the library's scale, so a score means the same in a small library as in a large one.
+        keyword_scores = {cid: score / scale for cid, score in keyword}
         fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in keyword]])
         chunks = self.index.get_chunks([cid for cid, _ in fused])
         return [

@@ -8,13 +8,18 @@ import pytest
 
 from rag.answer.abstain import (
     ABSTAIN_MODEL_FILE,
+    DIRECTIONS,
     FEATURES,
+    SUPPORT_FEATURES,
     abstention_features,
     answer_probability,
     evidence_score,
     learned_model,
+    outside_support,
     should_abstain,
+    support_floors,
 )
+from rag.answer.scope import ScopeSignals
 from rag.config import Settings
 from rag.types import Chunk, ScoredChunk
 
@@ -28,6 +33,14 @@ def test_the_shipped_model_has_every_feature_a_threshold_and_its_provenance():
         assert key in provenance, f"abstain.json provenance lacks {key!r}"
     cv = provenance["cross_validation"]
     assert cv["false_abstention"] <= 0.05 and cv["per_style"], cv
+
+
+def test_every_weight_of_the_shipped_model_keeps_its_direction():
+    # More relevance never lowers p(answerable) and more that the passages lack never raises it.
+    model = learned_model(ABSTAIN_MODEL_FILE)
+    assert set(DIRECTIONS) == set(FEATURES)
+    wrong = {f: w for f, w in zip(model.features, model.weights, strict=True) if DIRECTIONS[f] * w < 0}
+    assert not wrong, f"weights against their direction (refit, training/README.md): {wrong}"
 
 
 def test_the_shipped_model_was_fitted_on_as_many_passages_as_the_engine_reads():
@@ -68,6 +81,19 @@ def test_strong_passages_are_answered_and_weak_ones_declined():
         "the learned model ignores the fallback threshold"
     )
     assert should_abstain(evidence_weak, 0.0, weak)
+
+
+def test_passages_unlike_the_question_are_declined_whatever_the_cross_encoder_says():
+    floors = support_floors(ABSTAIN_MODEL_FILE)
+    assert set(floors) == set(SUPPORT_FEATURES), "abstain.json has no support floors: refit it"
+    confident = [_passage("a", 8.0), _passage("b", 2.0)]
+    unlike = evidence_score(0.05, 0.0, ScopeSignals(passage_coverage=0.0))
+    assert should_abstain(unlike, 0.0, confident)
+    like = evidence_score(0.8, 0.9, ScopeSignals(passage_coverage=1.0))
+    assert not should_abstain(like, 1.0, confident)
+    # Below one floor only is inside the support: the model decides.
+    assert not outside_support({"best_cosine": 0.0, "passage_coverage": 1.0}, floors)
+    assert not outside_support({"best_cosine": 0.0, "passage_coverage": 0.0}, {})
 
 
 def test_without_neural_scores_the_hand_weighted_fallback_decides():

@@ -66,3 +66,40 @@ def test_an_empty_index_saves_loads_and_finds_nothing(tmp_path):
     empty.save(tmp_path / "bm25")
     loaded = KeywordIndex.load(tmp_path / "bm25")
     assert loaded is not None and len(loaded) == 0 and loaded.search("anything", 5) == []
+
+
+def _paragraph_index(names: list[str]) -> tuple[KeywordIndex, dict[str, str]]:
+    """A keyword index of the starter briefs `names`, one chunk per paragraph, and their titles."""
+    from tests.conftest import CORPUS
+
+    ids, docs, texts, titles = [], [], [], {}
+    for name in names:
+        text = (CORPUS / name).read_text(encoding="utf-8")
+        titles[name] = next(line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# "))
+        for i, paragraph in enumerate(p for p in text.split("\n\n") if p.strip()):
+            ids.append(f"{name}#{i}")
+            docs.append(name)
+            texts.append(paragraph)
+    return KeywordIndex.build(ids, docs, texts, 1), titles
+
+
+def test_scores_over_the_scale_read_the_same_in_a_one_document_library_as_in_the_whole():
+    # In a library of run charts alone, "run" and "chart" are everywhere and weigh little, so the
+    # raw score of the same paragraph for the same question is a fraction of the whole library's.
+    from tests.conftest import CORPUS
+
+    question = "How many points make a shift on a run chart?"
+    small, small_titles = _paragraph_index(["run-charts.md"])
+    whole, whole_titles = _paragraph_index(sorted(p.name for p in CORPUS.glob("*.md")))
+    (chunk, raw_small), *_ = small.search(question, 1)
+    raw_whole = dict(whole.search(question, 200))[chunk]
+    assert raw_small < 0.5 * raw_whole, (raw_small, raw_whole)
+    relative = (raw_small / small.scale(small_titles)) / (raw_whole / whole.scale(whole_titles))
+    assert 0.67 < relative < 1.5, relative
+
+
+def test_the_scale_is_one_without_titles_that_match():
+    index = _build()
+    assert index.scale({}) == 1.0
+    assert index.scale({"d0": "zebra crossings"}) == 1.0
+    assert index.scale({"d1": "infections in care homes"}) > 0
