@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rag.errors import VectorStoreUnavailableError
-from rag.index.vector_store import ChromaVectorStore, VectorStore
+from rag.index.vector_store import HNSW_EF_SEARCH, ChromaVectorStore, VectorStore
 from tests.index.chroma_server import free_port
 
 TEXTS = {
@@ -192,3 +192,23 @@ def test_an_unreachable_server_is_a_clear_error():
 def test_a_malformed_url_is_refused(url):
     with pytest.raises(ValueError, match="not a Chroma server URL"):
         ChromaVectorStore(None, url=url)
+
+
+def test_searches_explore_enough_of_the_graph_to_be_repeatable_and_older_collections_are_raised(tmp_path):
+    # At Chroma's default ef_search (100) the same query returned different neighbours in different
+    # processes; a collection created before the setting is raised to it when opened.
+    from rag.index.vector_store import _client
+
+    client = _client(tmp_path / "old", None)
+    client.get_or_create_collection(
+        "chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    assert client.get_collection("chunks").configuration["hnsw"]["ef_search"] < HNSW_EF_SEARCH
+    del client
+    for path in (tmp_path / "old", tmp_path / "new"):
+        store = ChromaVectorStore(path)
+        try:
+            hnsw = store._collection.configuration["hnsw"]
+            assert hnsw["ef_search"] == HNSW_EF_SEARCH and hnsw["space"] == "cosine", hnsw
+        finally:
+            store.close()
