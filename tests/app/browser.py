@@ -80,6 +80,28 @@ def wait_until_serving(url: str, server: subprocess.Popen, timeout: float) -> bo
     return False
 
 
+# How Chromium reports an element Streamlit replaced between finding it and reading it (as a plain
+# WebDriverException, not a StaleElementReferenceException).
+_REDRAWN = "does not belong to the document"
+
+
+def redrawn_means_look_again(condition):
+    """`condition` for a WebDriverWait, reading an element redrawn under it as "not yet"."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def check(driver):
+        try:
+            return condition(driver)
+        except StaleElementReferenceException:
+            return False
+        except WebDriverException as exc:
+            if _REDRAWN in str(exc):
+                return False
+            raise
+
+    return check
+
+
 def ask(driver, question: str, timeout: float) -> float:
     """Type `question` into the chat and wait for its answer; returns the seconds it took."""
     from selenium.webdriver.common.by import By

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.browser import CHROMEDRIVER, CHROMIUM
+from tests.app.browser import CHROMEDRIVER, CHROMIUM, redrawn_means_look_again
 from tests.app.conftest import CORPUS, REPO
 from tests.app.stack import Stack, serve_stack
 
@@ -246,7 +246,7 @@ def ask_in(
         )
 
     try:
-        wait.until(answered)
+        wait.until(redrawn_means_look_again(answered))
     except TimeoutException:
         raise AssertionError(f"no answer to {question!r} within {timeout} s") from None
     seconds = time.perf_counter() - started
@@ -315,7 +315,7 @@ def upload(driver, url: str, files: list[Path]) -> None:
         ]
         return found[0] if found else False
 
-    WebDriverWait(driver, 120).until(add_button).click()
+    WebDriverWait(driver, 120).until(redrawn_means_look_again(add_button)).click()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.app.browser import ask, free_port, serving, wait_until_serving
+from tests.app.browser import ask, free_port, redrawn_means_look_again, serving, wait_until_serving
 from tests.app.conftest import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -98,7 +98,7 @@ def _wait(driver, condition, what: str, timeout: float = STEP_TIMEOUT):
     try:
         # Streamlit redraws elements while a page runs: a stale one means "look again".
         wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
-        return wait.until(condition)
+        return wait.until(redrawn_means_look_again(condition))
     except TimeoutException:
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "signin-timeout.png"))
