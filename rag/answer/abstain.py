@@ -170,18 +170,21 @@ def learned_model(path: Path = ABSTAIN_MODEL_FILE) -> LinearModel:
 
 
 def answer_probability(evidence: Evidence, passages: Sequence[ScoredChunk]) -> float | None:
-    """The learned model's p(the passages answer the question); None without cross-encoder scores."""
+    """The learned model's p(the passages answer the question): 0.0 for a question outside the
+    support floors (`outside_support`), None without cross-encoder scores."""
     features = abstention_features(evidence, passages)
-    return None if features is None else learned_model().score(features)
+    if features is None:
+        return None
+    if outside_support(features, support_floors()):
+        return 0.0
+    return learned_model().score(features)
 
 
 def should_abstain(evidence: Evidence, threshold: float, passages: Sequence[ScoredChunk] = ()) -> bool:
     """Whether to decline: the learned model when the cross-encoder read the passages, else the
     hand-weighted fallback with `threshold`."""
-    features = abstention_features(evidence, passages)
-    if features is None:
+    p = answer_probability(evidence, passages)
+    if p is None:
         return hand_weighted_abstain(evidence, threshold)
-    if outside_support(features, support_floors()):
-        return True
     model = learned_model()
-    return model.score(features) < (model.threshold if model.threshold is not None else 0.5)
+    return p < (model.threshold if model.threshold is not None else 0.5)

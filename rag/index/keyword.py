@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import bm25s
@@ -106,20 +106,22 @@ class KeywordIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunk_ids[i], self.doc_ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def scale(self, titles: Mapping[str, str]) -> float:
+    def scale(self, title_of: Callable[[str], str | None]) -> float:
         """The score of a strong match in this index: the median, over up to SCALE_SAMPLE documents
         (evenly spaced in id order), of the best score a document's own title gets among its chunks.
 
         Raw BM25 grows with the number of chunks and with how spread their topics are (in a library
         of one document about run charts, "run" and "chart" are in every chunk and weigh nearly
         nothing); a score divided by this scale reads the same in any library. 1.0 when no title
-        matches. Kept for the titles it was computed from (an index is one generation of the library).
+        matches. `title_of` gives a document's title by id (None or "" when it has none); only the
+        sampled documents are looked up. Kept for the titles it was computed from (an index is one
+        generation of the library).
         """
         if self._scale_sample is None:
             documents = sorted(self._doc_codes)
             step = max(1.0, len(documents) / SCALE_SAMPLE)
             self._scale_sample = [documents[int(i * step)] for i in range(min(len(documents), SCALE_SAMPLE))]
-        key = tuple(titles.get(d, "") for d in self._scale_sample)
+        key = tuple(title_of(d) or "" for d in self._scale_sample)
         if key not in self._scales:
             best = [
                 hits[0][2]

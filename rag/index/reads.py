@@ -11,9 +11,10 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
 # which is when Chroma's on-disk vector index holds everything (see `refresh`).
 VECTORS_FLUSHED = "vectors_flushed"
 BOOKKEEPING = {WRITE_LOCK, INGEST_LOCK, INGEST_STATUS, f"{INGEST_STATUS}.tmp", INGEST_QUEUE}
+_T = TypeVar("_T")
+
 HELD_BACK_RETRY_S = 1.0  # how often a view missing another process's unflushed documents looks again
 
 
@@ -273,25 +276,32 @@ class IndexReads:
             n: how many to return.
             doc_ids: search only these documents; None searches all.
         """
-        with self._lock.read():
-            before = self._keyword
-            keyword = self._fresh_keyword()
-            records = self._view.records
+
+        def search(keyword: KeywordIndex, records: Mapping[str, DocumentRecord]) -> list[tuple[str, float]]:
             hits = keyword.search_documents(query, n, doc_ids)
-        if keyword is not before and not self._batch_depth:
-            self._save_if_free()
-        return [(cid, score) for cid, doc_id, score in hits if doc_id in records]
+            return [(cid, score) for cid, doc_id, score in hits if doc_id in records]
+
+        return self._read_keyword(search)
 
     def keyword_scale(self) -> float:
         """The BM25 score of a strong match in this library (KeywordIndex.scale): raw BM25 grows
         with the library's size and spread, a score divided by this does not."""
+
+        def scale(keyword: KeywordIndex, records: Mapping[str, DocumentRecord]) -> float:
+            return keyword.scale(lambda doc_id: record.title if (record := records.get(doc_id)) else None)
+
+        return self._read_keyword(scale)
+
+    def _read_keyword(self, read: Callable[[KeywordIndex, Mapping[str, DocumentRecord]], _T]) -> _T:
+        """`read(keyword index, document records)` on the current keyword index under the read lock;
+        a keyword index rebuilt for it is saved afterwards (not inside an ingest batch)."""
         with self._lock.read():
             before = self._keyword
             keyword = self._fresh_keyword()
-            titles = {doc_id: record.title for doc_id, record in self._view.records.items()}
+            result = read(keyword, self._view.records)
         if keyword is not before and not self._batch_depth:
             self._save_if_free()
-        return keyword.scale(titles)
+        return result
 
     def resolve_filters(self, filters: Filters) -> set[str] | None:
         """The ids of the documents `filters` allows, or None when it allows everything.

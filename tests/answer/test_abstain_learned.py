@@ -89,6 +89,7 @@ def test_passages_unlike_the_question_are_declined_whatever_the_cross_encoder_sa
     confident = [_passage("a", 8.0), _passage("b", 2.0)]
     unlike = evidence_score(0.05, 0.0, ScopeSignals(passage_coverage=0.0))
     assert should_abstain(unlike, 0.0, confident)
+    assert answer_probability(unlike, confident) == 0.0, "the probability agrees with the decision"
     like = evidence_score(0.8, 0.9, ScopeSignals(passage_coverage=1.0))
     assert not should_abstain(like, 1.0, confident)
     # Below one floor only is inside the support: the model decides.
