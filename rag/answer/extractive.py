@@ -49,12 +49,12 @@ from rag.types import AnswerSentence, Citation, QuestionIntent, ScoredChunk
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "sentence.json"
 MODEL_NAME = "sentence"
 
-SHORTLIST_SIZE = 16  # sentences embedded per question (~100 ms on 2 idle cores); the model's own
-# `selection.shortlist_size` (chosen by training/fit_sentences.py) overrides it
+SHORTLIST_SIZE = 16  # sentences embedded per question (~10 ms each on 2 cores): the fallback for a
+# model without `selection.shortlist_size` (chosen by training/fit_sentences.py; the shipped one is 8)
 EVIDENCE_SENTENCES = 3  # coverage is measured on this many closest sentences together
 TYPE_SENTENCES = 5  # the kind of answer asked for (a quantity, a year, a name) is looked for in this many
-# Abstention evidence always reads the first SHORTLIST_SIZE of the lexical shortlist, whatever
-# its length, so a longer shortlist for selection does not move the abstention threshold.
+# Abstention evidence reads at most the first SHORTLIST_SIZE of the lexical shortlist, so a longer
+# shortlist for selection does not move the abstention threshold; a shorter one does (refit it).
 ANTECEDENT_STEPS = 2  # a back-referring sentence may carry at most this many sentences before it
 _ANTECEDENT_KINDS = ("prose", "bullet", "quote", "list")
 # Selection thresholds on the model's probability, relative to the best sentence's: set by

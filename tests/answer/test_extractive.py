@@ -188,7 +188,9 @@ def test_no_quote_opens_with_a_reference_back_without_its_antecedent(answer_engi
 def test_a_back_referring_sentence_carries_the_sentence_before_it(answer_engine, embedder):
     question = "What is psychological safety and why does it matter?"
     passages = answer_engine.ask(question).retrieved
-    pool = ExtractiveGenerator(embedder).pool(question, passages)
+    generator = ExtractiveGenerator(embedder)
+    generator.shortlist_size = 24  # a longer pool than the shipped 8, so it holds back-referring sentences
+    pool = generator.pool(question, passages)
     joined = [c for c in pool if c.first != c.index]
     assert any(is_dangling(c.sentence.text) for c in pool), (
         "the fixture should hold a back-referring sentence"
