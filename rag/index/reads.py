@@ -27,12 +27,12 @@ from rag.index.registry import DocumentRecord, Registry, matching_documents
 from rag.index.vector_store import VectorStore
 from rag.types import Chunk, Filters, PageSpan, SectionSpan, SourceDocument
 
+_T = TypeVar("_T")  # what a read of the keyword index returns (_read_keyword)
+
 # Registry state key: the generation at which a writer last closed its embedded Chroma client,
 # which is when Chroma's on-disk vector index holds everything (see `refresh`).
 VECTORS_FLUSHED = "vectors_flushed"
 BOOKKEEPING = {WRITE_LOCK, INGEST_LOCK, INGEST_STATUS, f"{INGEST_STATUS}.tmp", INGEST_QUEUE}
-_T = TypeVar("_T")
-
 HELD_BACK_RETRY_S = 1.0  # how often a view missing another process's unflushed documents looks again
 
 
