@@ -21,7 +21,8 @@ from tests.gold_sources import SHARED_DOCS, extracted, library_files
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINING = REPO / "training" / "data"
-TRAINING_FILES = ("briefs.jsonl", "docs.jsonl")  # briefs: corpus/; docs: ../shared/docs
+# briefs: corpus/; docs: ../shared/docs; traps-*: near-domain traps and hard styles, written later
+TRAINING_FILES = ("briefs.jsonl", "docs.jsonl", "traps-briefs.jsonl", "traps-docs.jsonl")
 EVAL_SETS = tuple(REPO / "evals" / "questions" / f"managers-{s}.jsonl" for s in ("dev", "test"))
 
 NEAR_DUPLICATE_JACCARD = 0.6  # token-set overlap at which two questions count as the same question
