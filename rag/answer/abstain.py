@@ -8,8 +8,9 @@ Two deciders:
   over the library's scale: raw BM25 grows with the library, and a model fed it declined a
   one-document library's own questions),
   the answerer's sentence evidence (best sentence cosine, question-term coverage) and what the
-  passages lack of the question (rag/answer/scope.py: its numbers and names, the kind of answer
-  it asks for, a question about the present). It gives
+  passages lack of the question (rag/answer/scope.py: its numbers and names, in any passage and in
+  the one the cross-encoder rates best, a year later than the passages', the kind of answer it asks
+  for, a question about the present). It gives
   p(the library answers this); below its threshold the answerer declines. Fitted and calibrated
   by training/fit_abstention.py on evals/questions/managers-dev.jsonl with grouped, seeded
   cross-validation; the model, its threshold and provenance are rag/models/abstain.json.
@@ -51,6 +52,8 @@ FEATURES = (
     # What the passages lack of the question (rag/answer/scope.py): near-domain traps show here.
     "passage_coverage",  # share of question content terms anywhere in the passages
     "missing_specific",  # the question's numbers and proper names that no passage holds (capped)
+    "best_missing",  # ... that the cross-encoder's best passage does not hold (capped)
+    "year_after",  # the question names a year later than any the passages hold
     "type_missing",  # a quantity, a year or a person is asked for and no close sentence has one
     "asks_present",  # the question asks about now, the recent past or the future ("this year")
 )
@@ -71,6 +74,8 @@ DIRECTIONS = {
     "coverage": 1,
     "passage_coverage": 1,
     "missing_specific": -1,
+    "best_missing": -1,
+    "year_after": -1,
     "type_missing": -1,
     "asks_present": -1,
 }
@@ -123,6 +128,8 @@ def abstention_features(evidence: Evidence, passages: Sequence[ScoredChunk]) -> 
         "coverage": evidence.coverage,
         "passage_coverage": evidence.scope.passage_coverage,
         "missing_specific": evidence.scope.missing_specific,
+        "best_missing": evidence.scope.best_missing,
+        "year_after": evidence.scope.year_after,
         "type_missing": evidence.scope.type_missing,
         "asks_present": evidence.scope.asks_present,
     }

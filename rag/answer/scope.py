@@ -5,7 +5,10 @@ A near-domain question names things the library mentions ("East London NHS Found
 trust's rating. Passages about the named thing then score well on every relevance signal. What
 gives such a question away is what is missing:
 
-- a specific term of the question (a number, a year, a proper name) that no passage contains;
+- a specific term of the question (a number, a year, a proper name) that no passage contains, or
+  that the passage the cross-encoder rates best lacks (the named thing is in the library, but
+  not in the passage that would answer);
+- a year later than any the passages hold ("in 2025" asked of a 2016 guide);
 - the kind of answer asked for (a quantity, a year, a person) absent from the sentences closest
   to it;
 - the question asks about the present, the recent past or the future ("now", "this year", "at its
@@ -70,6 +73,8 @@ class ScopeSignals:
 
     passage_coverage: float = 1.0  # share of question content terms found anywhere in the passages
     missing_specific: float = 0.0  # specific question terms (numbers, names) in no passage, capped
+    best_missing: float = 0.0  # ... not in the cross-encoder's best passage (text, title, section), capped
+    year_after: float = 0.0  # 1 when the question names a year later than every year the passages hold
     type_missing: float = 0.0  # 1 when a quantity, year or person is asked for and no close sentence has one
     asks_present: float = 0.0  # 1 when the question asks about now, the recent past or the future
 
@@ -110,6 +115,19 @@ def _holds_quantity(text: str) -> bool:
     return any(w in _NUMBER_WORDS for w in words(text))
 
 
+def _missing(terms: set[str], vocab: set[str], numbers: set[str]) -> float:
+    """How many of `terms` the vocabulary (words, number runs) lacks, capped at MAX_MISSING."""
+    return float(min(MAX_MISSING, sum(t not in (numbers if t.isdigit() else vocab) for t in terms)))
+
+
+def _best_read(passages: Sequence[ScoredChunk]) -> ScoredChunk | None:
+    """The passage with the highest cross-encoder logit (the first passage when none was read)."""
+    read = [p for p in passages if p.neural_score is not None]
+    if read:
+        return max(read, key=lambda p: float(p.neural_score))  # type: ignore[arg-type]
+    return passages[0] if passages else None
+
+
 def scope_signals(question: str, passages: Sequence[ScoredChunk], closest: Iterable[str]) -> ScopeSignals:
     """The signals for `question` against the passages handed to the answerer and the texts of the
     sentences closest to it."""
@@ -117,7 +135,12 @@ def scope_signals(question: str, passages: Sequence[ScoredChunk], closest: Itera
     question_terms = set(content_terms(question))
     passage_terms = {t for w in vocab for t in content_terms(w)}
     covered = len(question_terms & passage_terms) / len(question_terms) if question_terms else 1.0
-    missing = [t for t in specific_terms(question) if t not in (numbers if t.isdigit() else vocab)]
+    specific = specific_terms(question)
+    best = _best_read(passages)
+    best_vocab, best_numbers = _vocabulary([best]) if best is not None else (set(), set())
+    asked_years = [int(y) for y in _YEAR.findall(question)]
+    held_years = [int(n) for n in numbers if _YEAR.fullmatch(n)]
+    year_after = bool(asked_years) and (not held_years or max(asked_years) > max(held_years))
     closest = list(closest)
     # Each kind of answer the question may ask for, with the test a sentence stating one passes.
     kinds = (
@@ -128,7 +151,9 @@ def scope_signals(question: str, passages: Sequence[ScoredChunk], closest: Itera
     type_missing = any(asks.search(question) and not any(holds(s) for s in closest) for asks, holds in kinds)
     return ScopeSignals(
         passage_coverage=covered,
-        missing_specific=float(min(MAX_MISSING, len(missing))),
+        missing_specific=_missing(specific, vocab, numbers),
+        best_missing=_missing(specific, best_vocab, best_numbers),
+        year_after=float(year_after),
         type_missing=float(type_missing),
         asks_present=1.0 if _PRESENT.search(question) else 0.0,
     )

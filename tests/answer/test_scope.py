@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.answer.scope import MAX_MISSING, scope_signals, specific_terms
 from rag.types import Chunk, ScoredChunk
 
@@ -93,3 +95,39 @@ def test_the_recent_past_and_the_future_count_as_the_present():
         "When will the next edition be published?",
     ):
         assert scope_signals(asked, passages, []).asks_present == 1.0, asked
+
+
+def _read(passages: list[ScoredChunk], *logits: float) -> list[ScoredChunk]:
+    """The passages with cross-encoder logits, as the engine hands them to the answerer."""
+    return [replace(p, neural_score=logit) for p, logit in zip(passages, logits, strict=True)]
+
+
+def test_a_name_the_best_read_passage_lacks_counts_even_when_another_passage_holds_it():
+    passages = _read(
+        _passages(
+            "Readmissions fell after the lean programme.",
+            "Virginia Mason is often cited as a lean exemplar.",
+        ),
+        2.0,
+        -1.0,
+    )
+    signals = scope_signals("How far did readmissions fall at Virginia Mason?", passages, [])
+    assert signals.missing_specific == 0.0  # some passage names it
+    assert signals.best_missing == 2.0  # the passage the cross-encoder rates best does not
+    flipped = _read(passages, -1.0, 2.0)
+    assert scope_signals("How far did readmissions fall at Virginia Mason?", flipped, []).best_missing == 0.0
+
+
+def test_without_cross_encoder_scores_the_first_passage_stands_for_the_best():
+    passages = _passages("Readmissions fell.", "Virginia Mason is a lean exemplar.")
+    assert scope_signals("What did Virginia Mason do?", passages, []).best_missing == 2.0
+
+
+def test_a_year_later_than_any_the_passages_hold_is_flagged():
+    passages = _passages("The 2016 guide (revised from 2011) sets the standard.", title="Outpatient guide")
+    assert scope_signals("What changed in the 2024 update?", passages, []).year_after == 1.0
+    assert scope_signals("What did the 2016 guide change from 2011?", passages, []).year_after == 0.0
+    assert scope_signals("What did the 2011 version say?", passages, []).year_after == 0.0
+    assert scope_signals("What does the guide say about masks?", passages, []).year_after == 0.0
+    undated = _passages("Masks are worn in clinic.")
+    assert scope_signals("What was the rule in 2019?", undated, []).year_after == 1.0
