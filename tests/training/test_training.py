@@ -1,7 +1,9 @@
-"""The training scripts' pure parts: the PubMedQA split, the pairs file hash, folds and the threshold."""
+"""The training scripts' pure parts: the PubMedQA split, the pairs file hash, folds, the threshold and
+the abstention check's figures."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import namedtuple
 from pathlib import Path
@@ -11,6 +13,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
 
+from check_abstention import auc, check  # noqa: E402
 from fit_abstention import choose_threshold, folds_of  # noqa: E402
 from mining import (  # noqa: E402
     ANSWER_REMOVED_MIN_WORDS,
@@ -83,3 +86,43 @@ def test_no_answer_removed_passage_without_the_phrase_or_with_too_little_left():
     whole = normalise(RUN_CHART[: RUN_CHART.index(" Teams should")])
     assert len(RUN_CHART.split()) - len(whole.split()) < ANSWER_REMOVED_MIN_WORDS
     assert without_answer(RUN_CHART, [whole]) is None, "what is left is a fragment, not a passage"
+
+
+def test_auc_counts_pairs_ranked_right_and_ties_as_half():
+    assert auc(np.array([0.9, 0.8]), np.array([0.1, 0.2])) == 1.0
+    assert auc(np.array([0.1]), np.array([0.9])) == 0.0
+    assert auc(np.array([0.5, 0.9]), np.array([0.5])) == 0.75
+    assert auc(np.array([]), np.array([0.5])) is None
+
+
+def test_the_check_applies_the_model_file_threshold_and_support_floors(tmp_path):
+    from rag.models.linear import fit_logistic
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(1.0, 0.3, (20, 1)), rng.normal(-1.0, 0.3, (20, 1))])
+    y = np.array([1.0] * 20 + [0.0] * 20)
+    entry = fit_logistic(x, y, ("ce_top",), name="abstain", l2=1.0).to_json()
+    entry["threshold"] = 0.5
+    # A floor on ce_top alone: below it a question is declined whatever the model says.
+    entry["support_floors"] = {"ce_top": 0.95}
+    path = tmp_path / "abstain.json"
+    path.write_text(json.dumps({"abstain": entry}), encoding="utf-8")
+    rows = [
+        {"answerable": True, "style": "typo", "features": {"ce_top": 1.2}},
+        {"answerable": True, "style": "typo", "features": {"ce_top": 0.9}},  # model yes, floor no
+        {"answerable": False, "style": "situation", "features": {"ce_top": -1.0}},
+        {"answerable": False, "style": "situation", "features": {"ce_top": 1.5}},  # answered
+    ]
+    figures = check(rows, path)
+    assert figures["threshold"] == 0.5
+    assert figures["all"] == {
+        "answerable": 2,
+        "out_of_scope": 2,
+        "false_abstentions": 0.5,
+        "out_of_scope_declined": 0.5,
+    }
+    assert figures["per_style"]["typo"]["false_abstentions"] == 0.5
+    assert figures["per_style"]["situation"]["false_abstentions"] is None
+    # p: answerable 1.2 -> high, 0.9 -> 0 (floored); out of scope -1.0 -> 0 (floored), 1.5 -> higher.
+    # Pairs: high > 0 (1), high < higher (0), 0 = 0 (a tie, 1/2), 0 < higher (0): 1.5 of 4.
+    assert figures["auc"] == 0.375
