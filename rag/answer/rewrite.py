@@ -12,6 +12,14 @@ unchanged. A follow-up is rewritten around the topic of the question before it (
 - a question about an aspect only gets the topic after the aspect: "what's the catch?" ->
   "What's the catch with a power-interest grid?"; "ok so what's the first thing I should do?" ->
   "What's the first thing I should do with Kotter's model?".
+
+The topic must read as a noun phrase (`plausible_topic`): an earlier turn that is a situation
+("We're moving gout patients onto ... . What has to be in place?") gives the topic of its question
+sentence or else of the situation; an identification question ("Which R package uses the Anhøj
+rules?") gives the name its answer opens with ("qicharts2"); a clause cut from a statement
+("looks like an honest slip") is no topic, and the follow-up then comes after the earlier turn in
+the asker's own words ("We did, and it looks like an honest slip. What should I be doing for her
+now?") rather than spliced into it.
 """
 
 from __future__ import annotations
@@ -58,7 +66,8 @@ _AFTER_THAT_PRONOUN = word_set("up out off down away again happening happen righ
 # "it" that points at nothing: "is it true ...", "is it worth ...", "it's possible to ...".
 _EXPLETIVE_AFTER_IT = word_set(
     "true possible worth necessary ok okay better best wise important right normal fair safe common "
-    "usual hard easy likely unusual essential needed required advisable sensible"
+    "usual hard easy likely unusual essential needed required advisable sensible fine alright "
+    "acceptable appropriate reasonable allowed enough"
 )
 # Nouns that "this"/"that" can point with without naming anything ("is this approach any good?").
 _GENERIC_NOUNS = word_set(
@@ -79,8 +88,28 @@ _PREPOSITION_AFTER = {
     **dict.fromkeys(word_set("comments comment feedback views consultation objections"), "on"),
     **dict.fromkeys(word_set("say says said think thinks more"), "about"),
 }
+_OPEN_VERBS = word_set("do start begin begun started")
+_AFTER_DO = word_set("first next now then again") | PREPOSITIONS
 DEFAULT_PREPOSITION = "of"  # "the pitfalls of ...", "the limits of ...", "the history of ..."
 MAX_DEPTH = 3  # how many earlier follow-ups are unwound to find the topic
+
+_PERSONAL = word_set("i i'm i've we we're we've you me us")
+_SUBORDINATORS = word_set("whether if because although unless whereas there")
+_FINITE = AUXILIARIES - word_set("'s can may will")  # "a nurse ... and HR are asking": a clause
+_AFTER_A_VERB = word_set("a an the this that these those my our your their its his her like at")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+# An identification question ("Which R package uses the Anhøj rules?", "What tool did they use?"):
+# a follow-up's "it" then stands for what the answer names, not for the question's noun phrase.
+_IDENTIFIES = re.compile(
+    r"^(?:which|what)\s+(?!(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had)\b)"
+    r"(?:[A-Za-z]+\s+){0,2}[A-Za-z]+\s+(?:is|are|was|were|do|does|did|uses?|used|has|have|had|can|could|"
+    r"should|would|will|[a-z]+s)\b",
+    re.IGNORECASE,
+)
+# The name an answer opens with: "qicharts2 - it applies them ...", "Run charts: ...", "The NPSA, ...".
+_ANSWER_NAME = re.compile(
+    r"^\s*((?:[Tt]he\s+)?[A-Za-z0-9][\w.+'-]*(?:\s+[A-Z0-9][\w.+'-]*){0,3})\s*(?:[-\u2013\u2014:,(]|\s(?:is|are|was|were)\b)"
+)
 
 
 def _lower(word: str) -> str:
@@ -209,6 +238,56 @@ def _lower_first(text: str) -> str:
     return text
 
 
+def plausible_topic(topic: Topic | None) -> bool:
+    """Whether `topic` reads as a noun phrase a follow-up can point at: no sentence break and no
+    verb inside ("moving gout patients onto follow-up. What has to be in place", "package uses the
+    Anhøj rules" and "looks like an honest slip" are clauses cut from a statement, not topics)."""
+    if topic is None or re.search(r"[.!?;]", topic.phrase):
+        return False
+    lowered = [_lower(w) for w in words_of(topic.phrase)]
+    if any(w in _PERSONAL or w in _SUBORDINATORS for w in lowered):
+        return False  # "we communicate", "I read": the asker; "Because the players' ...": a clause
+    if topic.clause:
+        return True  # "what the FAA is proposing for the 737 MAX" is a clause by design
+    # Many of VERBS are nouns too ("a run chart", "the cost of care"): a verb counts only when an
+    # article or "like" follows it, as in a clause.
+    return not any(
+        w in _FINITE or (w in VERBS and i + 1 < len(lowered) and lowered[i + 1] in _AFTER_A_VERB)
+        for i, w in enumerate(lowered)
+    )
+
+
+def earlier_topic(earlier: str, answer: str) -> Topic | None:
+    """What a follow-up points back at: the name the answer gives to an identification question,
+    else the topic of the earlier turn's question sentence, else of its other sentences (last
+    first), else the subject of the answer; None when none of them is a plausible topic."""
+    opening = core(strip_opener(earlier)[0])
+    name = _ANSWER_NAME.match(answer) if _IDENTIFIES.match(opening) else None
+    if name:
+        named = topic_of(f"What is {name.group(1)}?")
+        if plausible_topic(named):
+            return named
+    sentences = [s for s in _SENTENCE_BREAK.split(earlier.strip()) if s]
+    asked = [s for s in reversed(sentences) if s.rstrip().endswith("?")]
+    for sentence in asked + [s for s in reversed(sentences) if s not in asked]:
+        topic = topic_of(sentence)
+        if plausible_topic(topic):
+            return topic
+    topic = answer_topic(answer)
+    return topic if plausible_topic(topic) else None
+
+
+def _after(earlier: str, question: str) -> str:
+    """The follow-up after the earlier turn, both in the asker's words ("We did, and it looks like an
+    honest slip. What should I be doing for her now?"): when no topic can stand in for a reference,
+    the two sentences together still say what is asked, without a garbled splice."""
+    earlier = " ".join(earlier.split())
+    if earlier and earlier[-1] not in ".?!":
+        earlier += "."
+    rest = core(strip_opener(question)[0]) or question.strip()
+    return f"{earlier} {_sentence(rest)}".strip()
+
+
 def _standalone_earlier(history: Sequence[Turn], depth: int) -> str:
     """The last question of `history`, itself made standalone."""
     earlier = history[-1].question.strip()
@@ -240,8 +319,8 @@ def _substitute(earlier: str, topic: Topic, replacement: str) -> str | None:
     aspect_only = not any(_is_content(w) for w in words_of(replacement))
     phrase = topic.aspect if topic.aspect and aspect_only else _before_preposition(topic.phrase)
     start = base.find(phrase)
-    if topic.clause or start < 0:
-        return None
+    if topic.clause or start < 0 or _SENTENCE_BREAK.search(base[start:]):
+        return None  # ... or the topic sits in a sentence before the question: swapping it garbles both
     before, after = base[:start], base[start + len(phrase) :]
     plural = _plural_phrase(replacement)
     swaps = {"is": "are", "are": "is", "does": "do", "do": "does", "was": "were", "were": "was"}
@@ -375,7 +454,10 @@ def _attach_aspect(rest: str, words: list[str], topic: Topic) -> str:
     for i in range(len(words) - 1, -1, -1):
         # an aspect noun closing its phrase ("the first step in practice") takes the topic after it
         closes = i == len(words) - 1 or (lowered[i + 1] in PREPOSITIONS and lowered[i - 1] in _ORDINALS)
-        if lowered[i] in _PREPOSITION_AFTER or (lowered[i] in ASPECT_WORDS and closes):
+        # a verb of _PREPOSITION_AFTER takes the topic only where its object would go: "what should
+        # I do (first)?" -> "... do with X", not "how do I work out ..." -> "how do with X I ..."
+        verb_ends = lowered[i] not in _OPEN_VERBS or i == len(words) - 1 or lowered[i + 1] in _AFTER_DO
+        if (lowered[i] in _PREPOSITION_AFTER and verb_ends) or (lowered[i] in ASPECT_WORDS and closes):
             at = i
             break
     if at is None:
@@ -400,9 +482,9 @@ def rewrite_followup(question: str, history: Sequence[Turn], *, _depth: int = 0)
     if not history or not is_followup(text):
         return text
     earlier = _standalone_earlier(history, _depth)
-    topic = topic_of(earlier) or answer_topic(history[-1].answer)
+    topic = earlier_topic(earlier, history[-1].answer)
     if topic is None:
-        return text
+        return _after(earlier, text)  # a statement or a clause is no topic: the turns in order, not garbled
     if set(content_terms(topic.phrase)) <= set(content_terms(text)):
         return text  # the follow-up already names the topic
     rest, opened = strip_opener(text)
@@ -435,6 +517,8 @@ def rewrite_followup(question: str, history: Sequence[Turn], *, _depth: int = 0)
         resolved = _replace_reference(rest, words, ref, topic, history, earlier)
         if resolved:
             return _sentence(resolved)
+        if ref[2] == "person":
+            return _after(earlier, text)  # "what should I do for her?": the topic names no person
     if opened and _COPULA_DEFINITION.match(rest) and any(_is_content(w) for w in words[2:]):
         return text  # "and what is a run chart?": a new question after all
     return _sentence(_attach_aspect(rest, words, topic))

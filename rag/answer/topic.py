@@ -45,7 +45,7 @@ VERBS = word_set(
     """
 )
 # Words that may close a copula question's topic without being part of it ("What is X about?").
-TRAILERS = word_set("about exactly actually really then like again anyway so too very quite")
+TRAILERS = word_set("about exactly actually really then like again anyway so too very quite for")
 # Head nouns of things that have authors: "they" after a question about one of these means its authors.
 AUTHORED = word_set(
     "study studies protocol guide guidance report paper review survey trial document brief strategy plan "

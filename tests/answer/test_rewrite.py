@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rag.answer.rewrite import is_followup, key_phrase, rewrite_followup
+from rag.answer.rewrite import is_followup, key_phrase, plausible_topic, rewrite_followup
 from rag.answer.topic import topic_of
 from rag.types import Turn
 
@@ -131,6 +131,41 @@ GUIDE = [Turn("What does the CDC guide to infection prevention cover?", "")]
             [Turn("What is Core20PLUS5?", "")],
             "How much does our ICB get for Core20PLUS5?",
         ),
+        # an identification question: "it" is what the answer names
+        (
+            "ok, how do I install it?",
+            [Turn("Which R package uses the Anhøj rules?", "qicharts2 - it applies them to run charts.")],
+            "How do I install qicharts2?",
+        ),
+        # the earlier question's trailing "for" is not part of its topic
+        (
+            "how often should we redo it?",
+            [Turn("What's the NHS Sustainability Model for?", "")],
+            "How often should we redo the NHS Sustainability Model?",
+        ),
+        # "how do I ..." mid-question is not "what do I do?": the topic goes at the end
+        (
+            "and how do I work out that limit for the number of points I've got?",
+            [Turn("What's the Anhøj shift rule?", "")],
+            "How do I work out that limit for the number of points I've got with the Anhøj shift rule?",
+        ),
+        (
+            "ok and when is it fine to recalculate the limits?",
+            [Turn("How do I read an SPC chart?", "")],
+            "When is it fine to recalculate the limits of an SPC chart?",
+        ),
+        # a situation, then the question: the question joins it rather than swapping words of it
+        (
+            "what about the ones who never get in touch?",
+            [
+                Turn(
+                    "We're moving gout patients onto patient-initiated follow-up. What has to be in place?",
+                    "",
+                )
+            ],
+            "We're moving gout patients onto patient-initiated follow-up. What has to be in place, and what "
+            "about the ones who never get in touch?",
+        ),
         # "why?" asks the reason for the earlier question
         ("why?", RUN, "Why does a run chart need 20 points?"),
         ("and why?", MFI, "What is the Model for Improvement, and why?"),
@@ -233,3 +268,43 @@ def test_topic_knows_plural_people_and_authored_things():
     assert ics is not None and ics.plural and not ics.authored, ics
     assert lewin is not None and lewin.person == "Lewin" and not lewin.plural, lewin
     assert study is not None and study.authored and not study.plural, study
+
+
+@pytest.mark.parametrize(
+    "question,history,expected",
+    [
+        # the last turn is a statement and "her" names nobody the topic holds
+        (
+            "so what should I be doing for her now?",
+            [
+                Turn(
+                    "A nurse on my ward gave the wrong dose and HR are asking whether to suspend her.", "..."
+                ),
+                Turn(
+                    "We did, and it looks like an honest slip on a chaotic shift", "Then console and learn."
+                ),
+            ],
+            "We did, and it looks like an honest slip on a chaotic shift. What should I be doing for her now?",
+        ),
+        # the earlier turn's only candidates are clauses ("has moved to ...", "I read them")
+        (
+            "and when do we recalculate them?",
+            [Turn("Our integrated performance report has moved to SPC charts. How should I read them?", "")],
+            "Our integrated performance report has moved to SPC charts. How should I read them? When do we "
+            "recalculate them?",
+        ),
+    ],
+)
+def test_with_no_plausible_topic_the_follow_up_comes_after_the_earlier_turn_in_its_words(
+    question, history, expected
+):
+    assert rewrite_followup(question, history) == expected
+
+
+def test_a_topic_is_a_noun_phrase_not_a_clause_cut_from_a_statement():
+    assert plausible_topic(topic_of("How does the IHI Breakthrough Series work?"))
+    assert plausible_topic(topic_of("Does a run chart need 20 points?"))  # "run" is a noun here
+    assert not plausible_topic(topic_of("Which R package uses the Anhøj rules?"))  # "package uses the ..."
+    assert not plausible_topic(topic_of("We did, and it looks like an honest slip on a chaotic shift."))
+    assert not plausible_topic(topic_of("How should we communicate it?"))  # "we communicate"
+    assert not plausible_topic(None)
