@@ -119,9 +119,13 @@ def normalise(text: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "docs")
+    parser.add_argument(
+        "--docs", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "docs"
+    )
     parser.add_argument("--only", default=",".join(EXTRACTORS), help="comma-separated extractor names")
-    parser.add_argument("--ocr", action="store_true", help="time the loader's OCR of the shared scans instead")
+    parser.add_argument(
+        "--ocr", action="store_true", help="time the loader's OCR of the shared scans instead"
+    )
     args = parser.parse_args()
     if args.ocr:
         for file in SCANS:
