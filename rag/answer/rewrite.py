@@ -93,6 +93,7 @@ _AFTER_DO = word_set("first next now then again") | PREPOSITIONS
 DEFAULT_PREPOSITION = "of"  # "the pitfalls of ...", "the limits of ...", "the history of ..."
 MAX_DEPTH = 3  # how many earlier follow-ups are unwound to find the topic
 
+_NOT_NAMES = word_set("yes no yeah nope one none both all several many most some")
 _PERSONAL = word_set("i i'm i've we we're we've you me us")
 _SUBORDINATORS = word_set("whether if because although unless whereas there")
 _FINITE = AUXILIARIES - word_set("'s can may will")  # "a nurse ... and HR are asking": a clause
@@ -257,13 +258,19 @@ def plausible_topic(topic: Topic | None) -> bool:
     )
 
 
+def _names_something(opening: str) -> bool:
+    """Whether an answer's opening words name a thing ("qicharts2"), not "Yes," or "Three:"."""
+    last = _lower(words_of(opening)[-1]) if words_of(opening) else ""
+    return _is_content(last) and last not in _COUNTS and last not in _NOT_NAMES
+
+
 def earlier_topic(earlier: str, answer: str) -> Topic | None:
     """What a follow-up points back at: the name the answer gives to an identification question,
     else the topic of the earlier turn's question sentence, else of its other sentences (last
     first), else the subject of the answer; None when none of them is a plausible topic."""
     opening = core(strip_opener(earlier)[0])
     name = _ANSWER_NAME.match(answer) if _IDENTIFIES.match(opening) else None
-    if name:
+    if name and _names_something(name.group(1)):
         named = topic_of(f"What is {name.group(1)}?")
         if plausible_topic(named):
             return named

@@ -301,6 +301,16 @@ def test_with_no_plausible_topic_the_follow_up_comes_after_the_earlier_turn_in_i
     assert rewrite_followup(question, history) == expected
 
 
+def test_an_answer_that_opens_with_a_count_or_a_yes_names_nothing():
+    which = "Which measures should our pressure ulcer project track?"
+    for answer in ("Three: an outcome, a process and a balancing measure.", "Yes, - all of them."):
+        rewritten = rewrite_followup("how often should we plot them?", [Turn(which, answer)])
+        assert not rewritten.lower().startswith(
+            ("how often should we plot three", "how often should we plot yes")
+        )
+        assert "pressure ulcer" in rewritten, rewritten
+
+
 def test_a_topic_is_a_noun_phrase_not_a_clause_cut_from_a_statement():
     assert plausible_topic(topic_of("How does the IHI Breakthrough Series work?"))
     assert plausible_topic(topic_of("Does a run chart need 20 points?"))  # "run" is a noun here
