@@ -93,6 +93,8 @@ _AFTER_DO = word_set("first next now then again") | PREPOSITIONS
 DEFAULT_PREPOSITION = "of"  # "the pitfalls of ...", "the limits of ...", "the history of ..."
 MAX_DEPTH = 3  # how many earlier follow-ups are unwound to find the topic
 
+# Capitalised only because they open a sentence: "We did, and it looks ..." names nothing for "it".
+_PRONOUNS = word_set("i we you they he she it my our your their this that these those")
 _NOT_NAMES = word_set("yes no yeah nope one none both all several many most some")
 _PERSONAL = word_set("i i'm i've we we're we've you me us")
 _SUBORDINATORS = word_set("whether if because although unless whereas there")
@@ -133,7 +135,7 @@ def _own_referent(words: list[str], end: int) -> bool:
     lowered = [_lower(w) for w in words[:end]]
     if "and" in lowered or "but" in lowered:
         cut = max(i for i, w in enumerate(lowered) if w in ("and", "but"))
-        return any(_is_content(w) or (w[:1].isupper() and w != "I") for w in words[:cut])
+        return any(_is_content(w) or (w[:1].isupper() and _lower(w) not in _PRONOUNS) for w in words[:cut])
     return False
 
 
@@ -292,7 +294,14 @@ def _after(earlier: str, question: str) -> str:
     if earlier and earlier[-1] not in ".?!":
         earlier += "."
     rest = core(strip_opener(question)[0]) or question.strip()
-    return f"{earlier} {_sentence(rest)}".strip()
+    said = _sentence(rest)
+    first = words_of(rest)[:1]
+    statement = question.strip()[-1:] in ".!" or (
+        question.strip()[-1:] != "?" and first and not _WH_OR_AUX(first[0])
+    )
+    if statement and said.endswith("?"):
+        said = said[:-1] + "."  # a statement stays one: "We did, and it looks like an honest slip."
+    return f"{earlier} {said}".strip()
 
 
 def _standalone_earlier(history: Sequence[Turn], depth: int) -> str:

@@ -284,7 +284,9 @@ def test_topic_knows_plural_people_and_authored_things():
                     "We did, and it looks like an honest slip on a chaotic shift", "Then console and learn."
                 ),
             ],
-            "We did, and it looks like an honest slip on a chaotic shift. What should I be doing for her now?",
+            # the statement before it leans on the first turn too ("it"), so all three come in order
+            "A nurse on my ward gave the wrong dose and HR are asking whether to suspend her. We did, and it "
+            "looks like an honest slip on a chaotic shift. What should I be doing for her now?",
         ),
         # the earlier turn's only candidates are clauses ("has moved to ...", "I read them")
         (
