@@ -28,25 +28,30 @@ sys.path.insert(0, str(ROOT / "training"))
 
 import numpy as np  # noqa: E402
 from fit_abstention import collect  # noqa: E402
+from train_reranker import auc as roc_auc  # noqa: E402
 
-from rag.answer.abstain import ABSTAIN_MODEL_FILE, ABSTAIN_MODEL_NAME, outside_support  # noqa: E402
+from rag.answer.abstain import (  # noqa: E402
+    ABSTAIN_MODEL_FILE,
+    ABSTAIN_MODEL_NAME,
+    outside_support,
+    support_floors,
+)
 from rag.models.linear import load_model  # noqa: E402
 
 
 def auc(p_answerable: np.ndarray, p_out_of_scope: np.ndarray) -> float | None:
-    """P(a random answerable question scores above a random out-of-scope one); ties count half."""
+    """P(a random answerable question scores above a random out-of-scope one); ties count half.
+    None when either side is empty."""
     if not len(p_answerable) or not len(p_out_of_scope):
         return None
-    above = (p_answerable[:, None] > p_out_of_scope[None, :]).mean()
-    ties = (p_answerable[:, None] == p_out_of_scope[None, :]).mean()
-    return float(above + 0.5 * ties)
+    labels = np.r_[np.ones(len(p_answerable)), np.zeros(len(p_out_of_scope))]
+    return roc_auc(labels, np.r_[p_answerable, p_out_of_scope])
 
 
 def check(rows: list[dict], model_file: Path) -> dict:
     """The figures of one model file on the collected rows."""
     model = load_model(model_file, ABSTAIN_MODEL_NAME)
-    entry = json.loads(model_file.read_text(encoding="utf-8"))[ABSTAIN_MODEL_NAME]
-    floors = {f: float(v) for f, v in (entry.get("support_floors") or {}).items()}
+    floors = support_floors(model_file)
     threshold = model.threshold if model.threshold is not None else 0.5
     p = np.array(
         [0.0 if outside_support(r["features"], floors) else model.score(r["features"]) for r in rows]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer.sentences import split_sentences
 from rag.answer.terms import STOPWORDS, content_terms, word_set
 from rag.answer.topic import (
     ASPECT_WORDS,
@@ -100,7 +101,6 @@ _PERSONAL = word_set("i i'm i've we we're we've you me us")
 _SUBORDINATORS = word_set("whether if because although unless whereas there")
 _FINITE = AUXILIARIES - word_set("'s can may will")  # "a nurse ... and HR are asking": a clause
 _AFTER_A_VERB = word_set("a an the this that these those my our your their its his her like at")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 # An identification question ("Which R package uses the Anhøj rules?", "What tool did they use?"):
 # a follow-up's "it" then stands for what the answer names, not for the question's noun phrase.
 _IDENTIFIES = re.compile(
@@ -276,7 +276,7 @@ def earlier_topic(earlier: str, answer: str) -> Topic | None:
         named = topic_of(f"What is {name.group(1)}?")
         if plausible_topic(named):
             return named
-    sentences = [s for s in _SENTENCE_BREAK.split(earlier.strip()) if s]
+    sentences = [s.text for s in split_sentences(earlier.strip())]
     asked = [s for s in reversed(sentences) if s.rstrip().endswith("?")]
     for sentence in asked + [s for s in reversed(sentences) if s not in asked]:
         topic = topic_of(sentence)
@@ -335,7 +335,7 @@ def _substitute(earlier: str, topic: Topic, replacement: str) -> str | None:
     aspect_only = not any(_is_content(w) for w in words_of(replacement))
     phrase = topic.aspect if topic.aspect and aspect_only else _before_preposition(topic.phrase)
     start = base.find(phrase)
-    if topic.clause or start < 0 or _SENTENCE_BREAK.search(base[start:]):
+    if topic.clause or start < 0 or len(split_sentences(base[start:])) > 1:
         return None  # ... or the topic sits in a sentence before the question: swapping it garbles both
     before, after = base[:start], base[start + len(phrase) :]
     plural = _plural_phrase(replacement)

@@ -120,24 +120,26 @@ def _missing(terms: set[str], vocab: set[str], numbers: set[str]) -> float:
     return float(min(MAX_MISSING, sum(t not in (numbers if t.isdigit() else vocab) for t in terms)))
 
 
-def _best_read(passages: Sequence[ScoredChunk]) -> ScoredChunk | None:
-    """The passage with the highest cross-encoder logit (the first passage when none was read)."""
-    read = [p for p in passages if p.neural_score is not None]
+def _best_read(passages: Sequence[ScoredChunk]) -> int | None:
+    """The position of the passage with the highest cross-encoder logit (the first when none was read)."""
+    read = [i for i, p in enumerate(passages) if p.neural_score is not None]
     if read:
-        return max(read, key=lambda p: float(p.neural_score))  # type: ignore[arg-type]
-    return passages[0] if passages else None
+        return max(read, key=lambda i: float(passages[i].neural_score))  # type: ignore[arg-type]
+    return 0 if passages else None
 
 
 def scope_signals(question: str, passages: Sequence[ScoredChunk], closest: Iterable[str]) -> ScopeSignals:
     """The signals for `question` against the passages handed to the answerer and the texts of the
     sentences closest to it."""
-    vocab, numbers = _vocabulary(passages)
+    each = [_vocabulary([p]) for p in passages]  # per passage, so the best one's is at hand
+    vocab: set[str] = set().union(*(v for v, _ in each))
+    numbers: set[str] = set().union(*(n for _, n in each))
     question_terms = set(content_terms(question))
     passage_terms = {t for w in vocab for t in content_terms(w)}
     covered = len(question_terms & passage_terms) / len(question_terms) if question_terms else 1.0
     specific = specific_terms(question)
     best = _best_read(passages)
-    best_vocab, best_numbers = _vocabulary([best]) if best is not None else (set(), set())
+    best_vocab, best_numbers = each[best] if best is not None else (set(), set())
     asked_years = [int(y) for y in _YEAR.findall(question)]
     held_years = [int(n) for n in numbers if _YEAR.fullmatch(n)]
     year_after = bool(asked_years) and (not held_years or max(asked_years) > max(held_years))

@@ -103,15 +103,21 @@ def test_the_check_applies_the_model_file_threshold_and_support_floors(tmp_path)
     y = np.array([1.0] * 20 + [0.0] * 20)
     entry = fit_logistic(x, y, ("ce_top",), name="abstain", l2=1.0).to_json()
     entry["threshold"] = 0.5
-    # A floor on ce_top alone: below it a question is declined whatever the model says.
-    entry["support_floors"] = {"ce_top": 0.95}
+    # The support floors: below both, a question is declined whatever the model says.
+    entry["support_floors"] = {"best_cosine": 0.3, "passage_coverage": 0.4}
     path = tmp_path / "abstain.json"
     path.write_text(json.dumps({"abstain": entry}), encoding="utf-8")
+
+    def row(answerable: bool, style: str, ce_top: float, below_floors: bool) -> dict:
+        support = 0.1 if below_floors else 0.9
+        features = {"ce_top": ce_top, "best_cosine": support, "passage_coverage": support}
+        return {"answerable": answerable, "style": style, "features": features}
+
     rows = [
-        {"answerable": True, "style": "typo", "features": {"ce_top": 1.2}},
-        {"answerable": True, "style": "typo", "features": {"ce_top": 0.9}},  # model yes, floor no
-        {"answerable": False, "style": "situation", "features": {"ce_top": -1.0}},
-        {"answerable": False, "style": "situation", "features": {"ce_top": 1.5}},  # answered
+        row(True, "typo", 1.2, False),
+        row(True, "typo", 0.9, True),  # model yes, floor no
+        row(False, "situation", -1.0, True),
+        row(False, "situation", 1.5, False),  # answered
     ]
     figures = check(rows, path)
     assert figures["threshold"] == 0.5
