@@ -69,6 +69,12 @@ DUPLICATE_COSINE = 0.9  # two sentences this similar say the same thing
 DUPLICATE_JACCARD = 0.7  # same for the share of content terms they have in common
 
 
+def judged_passages(passages: Sequence[ScoredChunk]) -> set[int]:
+    """The positions of the passages the cross-encoder read (all of them when it read none)."""
+    read = {i for i, p in enumerate(passages) if p.neural_score is not None}
+    return read or set(range(len(passages)))
+
+
 @dataclass
 class _Candidate:
     rank: int  # rank of the passage, 0 = best
@@ -171,10 +177,17 @@ class ExtractiveGenerator:
         for candidate, vector, cosine in zip(shortlist, vectors[1:], cosines, strict=True):
             candidate.vector = vector
             candidate.cosine = float(cosine)
+        # The evidence is read from the passages the cross-encoder judged (the further passages widen
+        # what may be quoted, not what decides whether the library answers), so the abstention
+        # model sees what it was fitted on whatever k is.
+        judged = judged_passages(passages)
         by_cosine = sorted(shortlist[:SHORTLIST_SIZE], key=lambda c: -c.cosine)
+        by_cosine = [c for c in by_cosine if c.rank in judged] or by_cosine
         closest = by_cosine[:EVIDENCE_SENTENCES]
         covered = coverage(question_terms, set().union(*(c.terms for c in closest)))
-        scope = scope_signals(question, passages, [c.quote for c in by_cosine[:TYPE_SENTENCES]])
+        scope = scope_signals(
+            question, [passages[i] for i in sorted(judged)], [c.quote for c in by_cosine[:TYPE_SENTENCES]]
+        )
         items = [_input(c) for c in shortlist]
         features = pool_features(items, question, question_terms, classify(question))
         for candidate, item, values in zip(shortlist, items, features, strict=True):

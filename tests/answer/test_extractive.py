@@ -230,3 +230,26 @@ def test_answers_lead_then_points_by_source(answers):
         assert roles == sorted(roles), f"{question!r}: lead sentences come first: {roles}"
         if "point" in roles:
             assert '\nFrom "' in answer.text, f"{question!r}: points are grouped by source: {answer.text!r}"
+
+
+def test_evidence_is_read_from_the_passages_the_cross_encoder_judged(embedder, answer_engine):
+    # Passages past those the cross-encoder read widen what may be quoted; whether the library
+    # answers is judged on the read ones alone, as the abstention model was fitted (rag/config.py, k).
+    question = "What is a funnel plot and how do I read one?"
+    passages = answer_engine.ask(question).retrieved
+    read = [p for p in passages if p.neural_score is not None]
+    assert len(read) >= 4, "the test needs passages the cross-encoder read"
+    judged, unread = read[:1], [replace(p, neural_score=None) for p in read[1:]]
+    generator = ExtractiveGenerator(embedder)
+    alone = generator.assess(question, judged)
+    widened = generator.assess(question, judged + unread)
+    assert alone is not None and widened is not None
+    assert widened.scope == alone.scope, "unread passages should not change what the passages lack"
+    assert widened.best_cosine <= alone.best_cosine + 1e-6 and widened.coverage == pytest.approx(
+        alone.coverage
+    ), "the evidence should come from the judged passage's sentences"
+    everything = generator.assess(question, [*judged, *read[1:]])
+    assert everything is not None and everything.scope.passage_coverage >= alone.scope.passage_coverage
+    # ... and the unread passages' sentences may still be quoted.
+    cited = {c.chunk_id for c in generator.generate(question, judged + unread).citations}
+    assert cited, "the answer should quote something"
