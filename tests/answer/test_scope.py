@@ -72,6 +72,24 @@ def test_questions_about_the_present_are_flagged():
     assert scope_signals("Why does turnover fall after rota changes?", passages, []).asks_present == 0.0
 
 
+def test_a_bare_now_counts_only_after_a_fact():
+    passages = _passages("Turnover fell.")
+    for asked in (
+        "How many analysts use the SPC function now?",
+        "Where does the author work now?",
+        "whos the national lead now",
+        "What is the waiting list right now?",
+    ):
+        assert scope_signals(asked, passages, []).asks_present == 1.0, asked
+    for asked in (
+        "Our best nurse has handed in her notice. What now?",
+        "An audit found a problem. What do we do now?",
+        "is it daft to switch everyone over to video clinics now?",
+        "What's different now under the new framework?",
+    ):
+        assert scope_signals(asked, passages, []).asks_present == 0.0, asked
+
+
 def test_a_year_is_not_the_quantity_asked_for_but_answers_a_when():
     passages = _passages("The programme began.")
     cited = ["The programme was described by Jones (2015)."]
