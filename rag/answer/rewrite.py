@@ -90,6 +90,9 @@ _PREPOSITION_AFTER = {
     **dict.fromkeys(word_set("say says said think thinks more"), "about"),
 }
 _OPEN_VERBS = word_set("do start begin begun started")
+# A verb closing with a manner adverb has left its object out: the topic ("how do I do it properly").
+_ELIDED_OBJECT_VERBS = word_set("do get run use apply implement")
+_MANNER = word_set("properly well right correctly successfully safely effectively")
 _AFTER_DO = word_set("first next now then again") | PREPOSITIONS
 DEFAULT_PREPOSITION = "of"  # "the pitfalls of ...", "the limits of ...", "the history of ..."
 MAX_DEPTH = 3  # how many earlier follow-ups are unwound to find the topic
@@ -174,6 +177,8 @@ def _reference(words: list[str]) -> tuple[int, int, str] | None:
             continue
         if word in ("this", "these", "those") and nxt and _is_content(words[i + 1]):
             continue  # a determiner of another noun: "this ward"
+        if word == "it" and nxt in ("take", "takes") and i + 2 < n and lowered[i + 2] == "to":
+            continue  # "what does it take to do properly?": an idiom, the topic is what is done
         if word == "it" and nxt == "worth" and i + 2 < n and lowered[i + 2] in ("the", "all"):
             return i, i + 1, "it"  # "is it worth the hassle?": the topic is what is worth it
         if word == "it" and (
@@ -466,6 +471,10 @@ def _attach_aspect(rest: str, words: list[str], topic: Topic) -> str:
     """`rest` with the topic after the aspect it asks about, or at the end."""
     spans = [m.span() for m in WORD.finditer(rest)]
     lowered = [_lower(w) for w in words]
+    if len(words) > 2 and lowered[-1] in _MANNER and lowered[-2] in _ELIDED_OBJECT_VERBS:
+        # the verb's object is the topic: "what does it take to do properly?" -> "... to do X properly?"
+        cut = spans[-2][1]
+        return f"{rest[:cut]} {topic.phrase} {core(rest[cut:]).strip()}"
     at = None
     for i in range(len(words) - 1, -1, -1):
         # an aspect noun closing its phrase ("the first step in practice") takes the topic after it

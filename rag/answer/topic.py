@@ -17,7 +17,10 @@ from rag.answer.terms import STOPWORDS, word_set
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\u2019-]*")
 
 # Words a conversation opens a turn with before the question proper ("ok, so what's ...").
-OPENERS = word_set("ok okay right so and but also plus then well hmm great thanks cool alright sure now or")
+OPENERS = word_set(
+    "ok okay right so and but also plus then well hmm great thanks cool alright sure now or fine yes yeah "
+    "yep understood interesting"
+)
 DETERMINERS = word_set("a an the this that these those my our your their its his her some any")
 PREPOSITIONS = word_set(
     "in for with on at during within across among without under by from after before outside inside "

@@ -166,6 +166,14 @@ GUIDE = [Turn("What does the CDC guide to infection prevention cover?", "")]
             "We're moving gout patients onto patient-initiated follow-up. What has to be in place, and what "
             "about the ones who never get in touch?",
         ),
+        # "fine, but" opens a turn; "what does it take to" is an idiom whose "it" points at nothing,
+        # and a verb closing with "properly" has left out its object, the topic
+        (
+            "fine, but what does it take to do properly?",
+            [Turn("What is realist evaluation?", "An approach from Pawson and Tilley.")],
+            "What does it take to do realist evaluation properly?",
+        ),
+        ("yes, and how do we run it well?", MFI, "How do we run the Model for Improvement well?"),
         # "why?" asks the reason for the earlier question
         ("why?", RUN, "Why does a run chart need 20 points?"),
         ("and why?", MFI, "What is the Model for Improvement, and why?"),
