@@ -248,8 +248,6 @@ def test_evidence_is_read_from_the_passages_the_cross_encoder_judged(embedder, a
     assert widened.best_cosine <= alone.best_cosine + 1e-6 and widened.coverage == pytest.approx(
         alone.coverage
     ), "the evidence should come from the judged passage's sentences"
-    everything = generator.assess(question, [*judged, *read[1:]])
-    assert everything is not None and everything.scope.passage_coverage >= alone.scope.passage_coverage
     # ... and the unread passages' sentences may still be quoted.
-    cited = {c.chunk_id for c in generator.generate(question, judged + unread).citations}
-    assert cited, "the answer should quote something"
+    quotable_from = {c.rank for c in generator.pool(question, judged + unread)}
+    assert quotable_from - {0}, "sentences of the unread passages should stay among those that may be quoted"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from rag.answer.scope import MAX_MISSING, scope_signals, specific_terms
 from rag.types import Chunk, ScoredChunk
 
@@ -72,22 +74,22 @@ def test_questions_about_the_present_are_flagged():
     assert scope_signals("Why does turnover fall after rota changes?", passages, []).asks_present == 0.0
 
 
-def test_a_bare_now_counts_only_after_a_fact():
-    passages = _passages("Turnover fell.")
-    for asked in (
-        "How many analysts use the SPC function now?",
-        "Where does the author work now?",
-        "whos the national lead now",
-        "What is the waiting list right now?",
-    ):
-        assert scope_signals(asked, passages, []).asks_present == 1.0, asked
-    for asked in (
-        "Our best nurse has handed in her notice. What now?",
-        "An audit found a problem. What do we do now?",
-        "is it daft to switch everyone over to video clinics now?",
-        "What's different now under the new framework?",
-    ):
-        assert scope_signals(asked, passages, []).asks_present == 0.0, asked
+@pytest.mark.parametrize(
+    ("asked", "present"),
+    [
+        ("How many analysts use the SPC function now?", 1.0),
+        ("Where does the author work now?", 1.0),
+        ("whos the national lead now", 1.0),
+        ("What is the waiting list right now?", 1.0),
+        # "now" as the moment of the asker's situation
+        ("Our best nurse has handed in her notice. What now?", 0.0),
+        ("An audit found a problem. What do we do now?", 0.0),
+        ("is it daft to switch everyone over to video clinics now?", 0.0),
+        ("What's different now under the new framework?", 0.0),
+    ],
+)
+def test_a_bare_now_counts_only_after_a_fact(asked, present):
+    assert scope_signals(asked, _passages("Turnover fell."), []).asks_present == present
 
 
 def test_a_year_is_not_the_quantity_asked_for_but_answers_a_when():
