@@ -132,3 +132,23 @@ def test_the_check_applies_the_model_file_threshold_and_support_floors(tmp_path)
     # p: answerable 1.2 -> high, 0.9 -> 0 (floored); out of scope -1.0 -> 0 (floored), 1.5 -> higher.
     # Pairs: high > 0 (1), high < higher (0), 0 = 0 (a tie, 1/2), 0 < higher (0): 1.5 of 4.
     assert figures["auc"] == 0.375
+
+
+def test_sentence_window_features_take_the_best_windows_and_survive_an_empty_read():
+    from try_sentence_windows import NO_SCORE, WINDOW_FEATURES, window_features
+
+    row = {
+        "read": [
+            {"sentences": [0.5, 2.0, -1.0], "pairs": [1.5, 0.0]},
+            {"sentences": [3.0], "pairs": []},
+        ],
+        "shortlist": {"alone": [1.0, -2.0], "with_next": [0.5]},
+    }
+    got = window_features(row)
+    assert set(got) == set(WINDOW_FEATURES)
+    assert got["sentence_max"] == 3.0 and got["pair_max"] == 1.5 and got["window_max"] == 3.0
+    assert got["top_passage_sentence_max"] == 2.0, "the first passage is the one the model rated best"
+    assert got["sentence_mean3"] == (3.0 + 2.0 + 0.5) / 3
+    assert got["shortlist_max"] == 1.0 and got["shortlist_next_max"] == 0.5
+    empty = window_features({"read": [], "shortlist": {"alone": [], "with_next": []}})
+    assert set(empty.values()) == {NO_SCORE}
