@@ -75,6 +75,11 @@ _GENERIC_NOUNS = word_set(
     "approach method model tool framework idea technique process thing programme program guide study "
     "document report paper protocol strategy one"
 )
+# Nouns that "the" can point back with at a named thing of the conversation ("the app").
+_BRIDGING_NOUNS = word_set(
+    "app tool package programme program scheme project campaign collaborative initiative report study "
+    "guide review inquiry protocol framework model"
+)
 _NOT_ANAPHORIC_ONE = word_set("no any every which each the this that another no-one")
 _IMPERATIVES = word_set("tell explain describe show give list summarise summarize define")
 _ORDINALS = word_set("first second third fourth fifth last next final other")
@@ -127,17 +132,22 @@ def _is_content(word: str) -> bool:
     return lower not in STOPWORDS and lower not in ASPECT_WORDS and lower not in ANAPHORS and len(lower) > 1
 
 
+# Words that open a second clause, whose pronoun may point at a name in the first.
+_CLAUSE_BOUNDARIES = word_set("and but when whenever while if once")
+
+
 def _own_referent(words: list[str], end: int) -> bool:
     """Whether the question names something itself before word `end` for a pronoun to point at.
 
-    Only across a clause boundary: "What is Lean and is it effective?" (a name) and "What is a run
-    chart and how do I read it?" (a topic before "and") keep their pronoun; "what did Deming change
-    about it?" and "how much does our ICS get for it?" name a person or a body inside the same clause,
-    which is not what "it" stands for, and "what do the authors say could go wrong with it?" names nothing.
+    Only across a clause boundary: "What is Lean and is it effective?" (a name), "What is a run
+    chart and how do I read it?" (a topic before "and") and "does the CQC use the same definition
+    when it inspects ...?" keep their pronoun; "what did Deming change about it?" and "how much does
+    our ICS get for it?" name a person or a body inside the same clause, which is not what "it"
+    stands for, and "what do the authors say could go wrong with it?" names nothing.
     """
     lowered = [_lower(w) for w in words[:end]]
-    if "and" in lowered or "but" in lowered:
-        cut = max(i for i, w in enumerate(lowered) if w in ("and", "but"))
+    if any(w in _CLAUSE_BOUNDARIES for w in lowered):
+        cut = max(i for i, w in enumerate(lowered) if w in _CLAUSE_BOUNDARIES)
         return any(_is_content(w) or (w[:1].isupper() and _lower(w) not in _PRONOUNS) for w in words[:cut])
     return False
 
@@ -498,14 +508,42 @@ def _attach_aspect(rest: str, words: list[str], topic: Topic) -> str:
     return f"{core(rest[:cut])} {preposition} {topic.phrase}" + (f" {after}" if after else "")
 
 
+def _bridge(question: str, history: Sequence[Turn], depth: int) -> str | None:
+    """`question` with "the app", "the programme" ... naming the earlier turn's named topic ("who
+    hosted the live version of the app?" after "What did the Worcestershire SPC wizard do?"), or
+    None. Only a topic with a name in it can be what the noun stands for (after "How do I make a
+    funnel plot?", "the model" is some other model); a noun naming the topic's own head always can."""
+    words = words_of(question)
+    lowered = [_lower(w) for w in words]
+    for i in range(len(words) - 1):
+        noun = lowered[i + 1]
+        if lowered[i] != "the" or noun not in _BRIDGING_NOUNS or not words[i + 1].islower():
+            continue
+        after = lowered[i + 2] if i + 2 < len(words) else ""
+        if after and not any(after in kind for kind in (PREPOSITIONS, AUXILIARIES, VERBS, WH_WORDS)):
+            continue  # the noun opens a longer phrase: "the app store"
+        earlier = _standalone_earlier(history, depth)
+        topic = earlier_topic(earlier, history[-1].answer)
+        if topic is None or topic.clause or set(content_terms(topic.phrase)) <= set(content_terms(question)):
+            return None
+        named = any(w[:1].isupper() for w in words_of(topic.phrase)[1:]) or topic.phrase[:1].isupper()
+        if not named and _lower(topic.head) != noun:
+            return None
+        spans = [m.span() for m in WORD.finditer(question)]
+        return _sentence(question[: spans[i][0]] + topic.phrase + question[spans[i + 1][1] :])
+    return None
+
+
 def rewrite_followup(question: str, history: Sequence[Turn], *, _depth: int = 0) -> str:
     """A standalone version of `question` given the conversation so far (oldest turn first).
 
     Deterministic, no LLM. A question that does not look like a follow-up is returned unchanged.
     """
     text = question.strip()
-    if not history or not is_followup(text):
+    if not history:
         return text
+    if not is_followup(text):
+        return _bridge(text, history, _depth) or text
     earlier = _standalone_earlier(history, _depth)
     topic = earlier_topic(earlier, history[-1].answer)
     if topic is None:

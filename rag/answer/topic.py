@@ -44,7 +44,7 @@ VERBS = word_set(
     lead leads make makes support supports need needs use uses run runs score scores argue argues
     conclude concludes report reports explain explains deal deals handle handles stand stands
     count counts cause causes predict predicts reduce reduces increase increases prevent prevents
-    replace replaces last lasts sustain sustains mean meant drive drives stop stops
+    replace replaces last lasts sustain sustains mean meant drive drives stop stops define defines
     """
 )
 # Words that may close a copula question's topic without being part of it ("What is X about?").
@@ -72,6 +72,7 @@ ASPECT_WORDS = word_set(
     feature features requirement requirements
     """
 )
+NAME_NOUNS = 2  # nouns a capitalised name may qualify before its verb ("the Francis inquiry find")
 _DEGREE = word_set("long much many often far soon quickly")  # "how long", "how often"
 # Words that end a copula question's subject and start what is said of it ("Is Lean worth trying
 # ...?", "Why is NHS productivity hard to measure?"): the topic is what comes before.
@@ -256,7 +257,9 @@ def _verb_after(lower: list[str], start: int, n: int, words: list[str] | None = 
     """Where a subject noun phrase starting at `start` ends: at its verb.
 
     A known verb ends it ("a run chart need(s)"), and so does the first lower-case word after a
-    capitalised name ("the NHS Sustainability Model predict ...").
+    capitalised name ("the NHS Sustainability Model predict ..."), unless a known verb closing the
+    question follows within a few nouns: then the name qualifies them ("the Francis inquiry find at
+    ...", "the NHS Improvement theatres report find?").
     """
     for j in range(start + 1, n):
         if lower[j] in VERBS and _has_content(lower[start:j]):
@@ -264,8 +267,19 @@ def _verb_after(lower: list[str], start: int, n: int, words: list[str] | None = 
         title_case = words is not None and words[j - 1].istitle() and words[j][:1].islower()
         # (an acronym often qualifies the noun after it: "the CDC guide")
         if title_case and lower[j] not in PREPOSITIONS and lower[j] != "and" and _has_content(lower[start:j]):
-            return j
+            return _closing_verb(lower, j, n) or j
     return n - 1 if n - start > 1 else n
+
+
+def _closing_verb(lower: list[str], start: int, n: int) -> int | None:
+    """A known verb within NAME_NOUNS words after `start`, with only nouns before it and the end of the
+    question or a preposition after it: where a name's noun phrase ends."""
+    for j in range(start + 1, min(n, start + 1 + NAME_NOUNS)):
+        if lower[j - 1] in PREPOSITIONS or lower[j - 1] in AUXILIARIES or lower[j - 1] in STOPWORDS:
+            return None
+        if lower[j] in VERBS and (j == n - 1 or lower[j + 1] in PREPOSITIONS):
+            return j
+    return None
 
 
 def _circumstance(words: list[str], start: int, n: int) -> int:
@@ -302,8 +316,10 @@ def _copula_topic(text: str, words: list[str], lower: list[str], start: int, per
             n = j
             break
     for j in range(start + 1, n):
-        if lower[j].endswith("ing") and lower[j] not in STOPWORDS and words[j - 1][:1].isupper():
-            # "What is the FAA proposing for the Boeing 737 MAX?" -> "what the FAA is proposing for ..."
+        verb = lower[j].endswith("ing") and words[j][:1].islower() and lower[j] not in STOPWORDS
+        if verb and words[j - 1][:1].isupper():
+            # "What is the FAA proposing for the Boeing 737 MAX?" -> "what the FAA is proposing for ...";
+            # a capitalised word in -ing is part of a name ("the Sheffield Microsystem Coaching Academy")
             subject = _span(text, words, start, j)
             rest = _span(text, words, j, n)
             copula = "are" if _is_plural(words[j - 1]) else "is"

@@ -201,6 +201,7 @@ def test_a_request_reads_as_a_request():
         "What is a run chart and how do I read it?",
         "Why do improvements decay after a project ends?",
         "Which one of the NHS tools fits a small team?",  # "one of": not a stand-in
+        "Does the CQC use the same definition when it inspects clinics?",  # "it" after "when": the CQC
     ],
 )
 def test_self_contained_questions_pass_through_unchanged(question):
@@ -258,6 +259,14 @@ def test_the_answer_gives_the_topic_when_the_question_names_none():
         # a count asked in the passive is about the number; "the point of X" is about X
         ("How many beds were closed in Wales last winter?", "the number of beds closed in Wales last winter"),
         ("What's the point of a safety huddle?", "a safety huddle"),
+        # a name may qualify a noun or two before the verb; a capitalised word in -ing is in the name
+        ("What did the Francis inquiry find at Mid Staffordshire?", "the Francis inquiry"),
+        (
+            "What did the 2019 NHS Improvement theatres report find?",
+            "the 2019 NHS Improvement theatres report",
+        ),
+        ("What's the Sheffield Microsystem Coaching Academy?", "the Sheffield Microsystem Coaching Academy"),
+        ("How does the CDC guide define outpatient care?", "the CDC guide"),
     ],
 )
 def test_key_phrase_is_the_topic_noun_phrase(question, phrase):
@@ -328,3 +337,22 @@ def test_a_topic_is_a_noun_phrase_not_a_clause_cut_from_a_statement():
     assert not plausible_topic(topic_of("We did, and it looks like an honest slip on a chaotic shift."))
     assert not plausible_topic(topic_of("How should we communicate it?"))  # "we communicate"
     assert not plausible_topic(None)
+
+
+def test_the_app_names_the_named_topic_of_the_earlier_turn():
+    wizard = [Turn("What did the Worcestershire SPC wizard do?", "")]
+    academy = [Turn("What's the Sheffield Microsystem Coaching Academy?", "")]
+    assert (
+        rewrite_followup("who hosted the live version of the app?", wizard)
+        == "Who hosted the live version of the Worcestershire SPC wizard?"
+    )
+    assert rewrite_followup("ok, and who runs it day to day now?", academy) == (
+        "Who runs the Sheffield Microsystem Coaching Academy day to day now?"
+    )
+    # "the model" after a question about a plot names another model; "the guide" its own head
+    assert rewrite_followup("how do I fit the model in R?", FUNNEL) == "how do I fit the model in R?"
+    assert (
+        rewrite_followup("who wrote the guide?", GUIDE) == "Who wrote the CDC guide to infection prevention?"
+    )
+    # a noun that opens a longer phrase is not a stand-in ("the app store")
+    assert rewrite_followup("is the app store listing free?", wizard) == "is the app store listing free?"
