@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rag.answer.sentences import split_sentences
 from rag.answer.terms import STOPWORDS, content_terms, word_set, words
 from rag.types import ScoredChunk
 
@@ -100,8 +101,17 @@ def specific_terms(question: str) -> set[str]:
     return names | set(_NUMBER_RUN.findall(text))
 
 
+def asked_part(question: str) -> str:
+    """The sentences of `question` that ask (end in "?"), or all of it when none does: "last week"
+    in "One of my nurses made an error last week. How should I support her?" dates the situation;
+    only a question sentence can ask about the present."""
+    asked = [s.text for s in split_sentences(question) if s.text.rstrip().endswith("?")]
+    return " ".join(asked) if asked else question
+
+
 def asks_present(question: str) -> bool:
-    """Whether the question asks about now, the recent past or the future."""
+    """Whether the question asks about now, the recent past or the future (`asked_part`)."""
+    question = asked_part(question)
     if _PRESENT.search(question):
         return True
     if not _NOW.search(question):

@@ -92,6 +92,20 @@ def test_a_bare_now_counts_only_after_a_fact(asked, present):
     assert scope_signals(asked, _passages("Turnover fell."), []).asks_present == present
 
 
+@pytest.mark.parametrize(
+    ("asked", "present"),
+    [
+        # the time of the situation, told before the question, is not what is asked about
+        ("One of my nurses made an error last week and she's now off sick. How should I support her?", 0.0),
+        ("We've had four initiatives launched this year. What can I actually do?", 0.0),
+        ("Our falls rate rose in the spring. What is the national figure this year?", 1.0),
+        ("who leads it now", 1.0),  # no question mark: all of it is the question
+    ],
+)
+def test_only_the_question_sentence_can_ask_about_the_present(asked, present):
+    assert scope_signals(asked, _passages("Turnover fell."), []).asks_present == present
+
+
 def test_a_year_is_not_the_quantity_asked_for_but_answers_a_when():
     passages = _passages("The programme began.")
     cited = ["The programme was described by Jones (2015)."]
