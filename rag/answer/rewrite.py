@@ -508,6 +508,11 @@ def _attach_aspect(rest: str, words: list[str], topic: Topic) -> str:
     return f"{core(rest[:cut])} {preposition} {topic.phrase}" + (f" {after}" if after else "")
 
 
+def _names_topic(question: str, topic: Topic) -> bool:
+    """Whether `question` already holds every content term of `topic`."""
+    return set(content_terms(topic.phrase)) <= set(content_terms(question))
+
+
 def _bridge(question: str, history: Sequence[Turn], depth: int) -> str | None:
     """`question` with "the app", "the programme" ... naming the earlier turn's named topic ("who
     hosted the live version of the app?" after "What did the Worcestershire SPC wizard do?"), or
@@ -524,9 +529,9 @@ def _bridge(question: str, history: Sequence[Turn], depth: int) -> str | None:
             continue  # the noun opens a longer phrase: "the app store"
         earlier = _standalone_earlier(history, depth)
         topic = earlier_topic(earlier, history[-1].answer)
-        if topic is None or topic.clause or set(content_terms(topic.phrase)) <= set(content_terms(question)):
+        if topic is None or topic.clause or _names_topic(question, topic):
             return None
-        named = any(w[:1].isupper() for w in words_of(topic.phrase)[1:]) or topic.phrase[:1].isupper()
+        named = any(w[:1].isupper() for w in words_of(topic.phrase))
         if not named and _lower(topic.head) != noun:
             return None
         spans = [m.span() for m in WORD.finditer(question)]
@@ -548,7 +553,7 @@ def rewrite_followup(question: str, history: Sequence[Turn], *, _depth: int = 0)
     topic = earlier_topic(earlier, history[-1].answer)
     if topic is None:
         return _after(earlier, text)  # a statement or a clause is no topic: the turns in order, not garbled
-    if set(content_terms(topic.phrase)) <= set(content_terms(text)):
+    if _names_topic(text, topic):
         return text  # the follow-up already names the topic
     rest, opened = strip_opener(text)
     rest = core(rest)
